@@ -1,0 +1,34 @@
+"""Shared objects made once in the lifespan, handed to routes as Annotated dependencies."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from temporalio.client import Client
+
+from domain.policy import Policy
+from settings import Settings, load_policy
+from store.repository import TicketStore
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def _client(request: Request) -> Client:
+    return request.app.state.temporal
+
+
+def _store(request: Request) -> TicketStore:
+    return request.app.state.store
+
+
+def _policy(settings: Annotated[Settings, Depends(_settings)]) -> Policy:
+    return load_policy(settings.policy)  # the file as it is now: edits reach new tickets
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+ClientDep = Annotated[Client, Depends(_client)]
+StoreDep = Annotated[TicketStore, Depends(_store)]
+PolicyDep = Annotated[Policy, Depends(_policy)]

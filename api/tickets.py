@@ -1,0 +1,154 @@
+"""/v1/tickets: open, read, list, and the answers that become workflow signals."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Header, HTTPException, Query, Response
+from pydantic import AwareDatetime
+from temporalio.client import WorkflowHandle
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.deps import ClientDep, PolicyDep, SettingsDep, StoreDep
+from api.errors import conflict
+from api.live import handle_for, query_view, ticket_view
+from api.schemas import Accepted, OpenTicket, TicketOut, TicketPage
+from domain.inquiry import refusal
+from domain.intake import accept_intake
+from domain.ticket import (
+    CallbackReport,
+    Kind,
+    StationReply,
+    Status,
+    TicketOpening,
+    request_fingerprint,
+    static_summary,
+    ticket_id_for_key,
+    workflow_id,
+)
+from store.repository import TicketFilter
+from workflows.ticket import CARRIER, STATION, TICKET_KIND, TICKET_STATUS, TicketWorkflow
+
+router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", min_length=1, max_length=200,
+           description="a retried open with the same key returns the same ticket"),
+]
+
+
+@router.post("", status_code=201, response_model=TicketOut, response_model_exclude={"fingerprint"},
+             responses={200: {"description": "an earlier open with the same Idempotency-Key"}})
+async def open_ticket(body: OpenTicket, response: Response, client: ClientDep, store: StoreDep,
+                      settings: SettingsDep, policy: PolicyDep, idempotency_key: IdempotencyKey = None) -> TicketOut:
+    """Open a ticket and start its workflow (R-WB-1, R-REC-1)."""
+    opening = _validated_opening(body, policy, idempotency_key)
+    for _ in range(3):  # a random id that collides gets a new one
+        try:
+            await client.start_workflow(
+                TicketWorkflow.run, opening,
+                id=workflow_id(opening.ticket_id), task_queue=settings.task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                search_attributes=TypedSearchAttributes([
+                    SearchAttributePair(TICKET_KIND, opening.kind.value),
+                    SearchAttributePair(TICKET_STATUS, Status.OPEN.value),
+                    SearchAttributePair(CARRIER, opening.carrier),
+                    SearchAttributePair(STATION, opening.station),
+                ]),
+                static_summary=static_summary(opening.kind, opening.waybill, opening.station),
+                static_details=f"policy {opening.policy.version}",
+            )
+            return await ticket_view(client, store, opening.ticket_id)
+        except WorkflowAlreadyStartedError:
+            if idempotency_key is None:
+                opening = opening.model_copy(update={"ticket_id": _new_ticket_id()})
+                continue
+            existing = await ticket_view(client, store, opening.ticket_id)
+            if existing.fingerprint != opening.fingerprint:
+                raise HTTPException(422, "this Idempotency-Key was already used for a different ticket request")
+            response.status_code = 200
+            return existing
+    raise HTTPException(503, "could not allocate a ticket id; try again")
+
+
+def _validated_opening(body: OpenTicket, policy, idempotency_key: str | None) -> TicketOpening:
+    c = body.customer
+    waybill, customer = accept_intake(policy, body.kind, body.carrier, body.waybill, c.name, c.phone, c.role)
+    return TicketOpening(
+        ticket_id=ticket_id_for_key(idempotency_key) if idempotency_key else _new_ticket_id(),
+        kind=body.kind, carrier=body.carrier, waybill=waybill, station=body.station, customer=customer,
+        description=body.description.strip(), policy=policy,
+        fingerprint=request_fingerprint(body.model_dump(mode="json")),
+    )
+
+
+def _new_ticket_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+@router.get("/{ticket_id}", response_model=TicketOut, response_model_exclude={"fingerprint"})
+async def get_ticket(ticket_id: str, client: ClientDep, store: StoreDep) -> TicketOut:
+    """The live state: status, deadlines as absolute instants, breaches, and every step."""
+    return await ticket_view(client, store, ticket_id)
+
+
+@router.get("", response_model=TicketPage, response_model_exclude={"items": {"__all__": {"fingerprint", "steps"}}})
+async def list_tickets(
+    store: StoreDep,
+    status: Status | None = None,
+    kind: Kind | None = None,
+    station: str | None = Query(None, max_length=64),
+    opened_from: AwareDatetime | None = Query(None, description="inclusive, with a time zone"),
+    opened_to: AwareDatetime | None = Query(None, description="exclusive, with a time zone"),
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0),
+) -> TicketPage:
+    """Tickets from the record, newest first; GET one ticket for its steps."""
+    items, total = await store.list(TicketFilter(status, kind, station, opened_from, opened_to), limit, offset)
+    return TicketPage(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.post("/{ticket_id}/station-replies", status_code=202, response_model=Accepted)
+async def station_replied(ticket_id: str, reply: StationReply, client: ClientDep, store: StoreDep) -> Accepted:
+    """What the station found: a signal to the ticket's workflow."""
+    handle, view = await _ready_for(client, store, ticket_id, "station_reply")
+    if reply.station != view.station:
+        raise conflict(ticket_id, f"it is with station {view.station}, not {reply.station}")
+    await _signal(handle, ticket_id, TicketWorkflow.station_replied, reply)
+    return Accepted(ticket_id=ticket_id, status=view.status, message="station reply received")
+
+
+@router.post("/{ticket_id}/callbacks", status_code=202, response_model=Accepted)
+async def callback_done(ticket_id: str, report: CallbackReport, client: ClientDep, store: StoreDep) -> Accepted:
+    """The agent called the customer back: resolved, disputed or unreachable (R-INQ-4)."""
+    handle, view = await _ready_for(client, store, ticket_id, "callback")
+    await _signal(handle, ticket_id, TicketWorkflow.callback_done, report)
+    return Accepted(ticket_id=ticket_id, status=view.status, message=f"callback {report.outcome.value} received")
+
+
+async def _ready_for(client, store, ticket_id: str, message: str) -> tuple[WorkflowHandle, TicketOut]:
+    """404 for an unknown ticket, 409 with the reason when it is not waiting for `message`."""
+    view = await ticket_view(client, store, ticket_id)
+    why = refusal(view.status, message)
+    if why is not None:
+        raise conflict(ticket_id, why)
+    return handle_for(client, ticket_id), view
+
+
+async def _signal(handle: WorkflowHandle, ticket_id: str, signal, arg) -> None:
+    try:
+        await handle.signal(signal, arg)
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:  # closed between our check and the signal
+            raise conflict(ticket_id, "the ticket is closed") from exc
+        raise

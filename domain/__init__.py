@@ -1,0 +1,1 @@
+"""The functional core: every SPEC rule once, no I/O, no clock reads, no Temporal."""

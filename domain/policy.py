@@ -1,0 +1,174 @@
+"""The policy: every configurable number of SPEC §4, calendars and carriers.
+
+A policy is parsed from TOML text (the file is read by the shell) and pinned
+on a ticket when it opens: the ticket's workflow carries its own copy, so
+editing the file changes new tickets only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from datetime import UTC, datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from domain.clock import CalendarError, WorkingCalendar, weekly_calendar
+
+
+class PolicyError(ValueError):
+    """The policy file cannot be used; the message says where and why."""
+
+
+_UNITS = {
+    "s": 1, "sec": 1, "second": 1, "seconds": 1,
+    "m": 60, "min": 60, "minute": 60, "minutes": 60,
+    "h": 3600, "hour": 3600, "hours": 3600,
+    "d": 86400, "day": 86400, "days": 86400,
+}
+_DURATION = re.compile(
+    r"^\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<working>working\s+)?(?P<unit>[a-z]+)(?:\s+on\s+(?P<cal>[\w-]+))?\s*$"
+)
+
+
+class Duration(BaseModel):
+    """Calendar time, or working time on a named calendar.
+
+    Written in the policy file as "2h", "90 seconds", "20 working hours",
+    "20 working hours on office".
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    seconds: float = Field(ge=0)
+    working: bool = False
+    calendar: str = "default"
+
+    @staticmethod
+    def parse(text: str) -> Duration:
+        m = _DURATION.match(text.lower())
+        if not m or m["unit"] not in _UNITS:
+            raise PolicyError(
+                f"duration {text!r} is not understood; write e.g. '2h', '90 seconds', "
+                "'20 working hours' or '20 working hours on office'"
+            )
+        if m["cal"] and not m["working"]:
+            raise PolicyError(f"duration {text!r}: only working time is counted on a calendar")
+        return Duration(
+            seconds=float(m["n"]) * _UNITS[m["unit"]],
+            working=bool(m["working"]),
+            calendar=m["cal"] or "default",
+        )
+
+    @property
+    def amount(self) -> timedelta:
+        return timedelta(seconds=self.seconds)
+
+    def __str__(self) -> str:
+        s = self.seconds
+        qty = f"{s / 3600:g} hours" if s >= 3600 else f"{s / 60:g} minutes" if s >= 60 else f"{s:g} seconds"
+        return f"{qty} working time on {self.calendar}" if self.working else qty
+
+
+class CalendarSpec(BaseModel):
+    """A calendar as declared in the policy file (R-CAL-1 is the default one)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    timezone: str = "Asia/Shanghai"
+    hours: dict[str, list[str]] = Field(default_factory=lambda: {"daily": ["08:00-18:00"]})
+
+
+class CarrierSpec(BaseModel):
+    """A carrier whose tickets we run; its waybill format is R-WB-1."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    waybill: str  # regular expression a waybill number must match in full
+
+    @field_validator("waybill")
+    @classmethod
+    def _compiles(cls, v: str) -> str:
+        try:
+            re.compile(v)
+        except re.error as exc:
+            raise ValueError(f"waybill pattern {v!r} is not a regular expression: {exc}") from exc
+        return v
+
+
+class Clocks(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    reply_promise: Duration  # R-CLK-1
+    coordination_deadline: Duration  # R-CLK-4
+    callback_retry: Duration  # R-INQ-4: next attempt after an unreachable customer
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _parse(cls, v: object) -> object:
+        return Duration.parse(v) if isinstance(v, str) else v
+
+
+class Policy(BaseModel):
+    """One version of the policy, as pinned on a ticket."""
+
+    model_config = ConfigDict(frozen=True)
+
+    version: str
+    calendars: dict[str, CalendarSpec]
+    clocks: Clocks
+    carriers: dict[str, CarrierSpec]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Policy:
+        if "default" not in self.calendars:
+            raise ValueError("a [calendars.default] table is required (R-CAL-1)")
+        for name in self.calendars:
+            self.calendar(name)  # builds it, raising on a bad spec
+        for field, d in self.clocks:
+            if d.working and d.calendar not in self.calendars:
+                raise ValueError(f"clocks.{field} counts on calendar {d.calendar!r}, which is not declared")
+        if not self.carriers:
+            raise ValueError("at least one [carriers.<code>] table is required")
+        return self
+
+    def calendar(self, name: str) -> WorkingCalendar:
+        spec = self.calendars[name]
+        try:
+            return weekly_calendar(name, spec.timezone, spec.hours)
+        except CalendarError as exc:
+            raise ValueError(str(exc)) from exc
+
+    def calendar_for(self, duration: Duration) -> CalendarSpec | None:
+        """The calendar a duration counts on; None for calendar time."""
+        return self.calendars[duration.calendar] if duration.working else None
+
+    def deadline(self, start: datetime, duration: Duration) -> datetime:
+        """The absolute instant `duration` after `start` under this policy."""
+        return due_at(start, duration, self.calendar_for(duration))
+
+
+def due_at(start: datetime, duration: Duration, calendar: CalendarSpec | None) -> datetime:
+    """The instant `duration` after `start`: plain addition, or working time on `calendar`."""
+    if not duration.working:
+        return (start + duration.amount).astimezone(UTC)
+    if calendar is None:
+        raise PolicyError(f"working time needs a calendar ({duration})")
+    cal = weekly_calendar(duration.calendar, calendar.timezone, calendar.hours)
+    return cal.add(start, duration.amount).astimezone(UTC)
+
+
+def parse_policy(text: str) -> Policy:
+    """Parse policy TOML; the version gets a content hash so two edits never share one."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"policy is not valid TOML: {exc}") from exc
+    digest = hashlib.sha256(text.encode()).hexdigest()[:10]
+    raw["version"] = f"{raw.get('version', 'unversioned')}+{digest}"
+    try:
+        return Policy.model_validate(raw)
+    except (ValidationError, PolicyError) as exc:
+        raise PolicyError(f"policy is not usable: {exc}") from exc

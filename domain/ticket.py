@@ -1,0 +1,252 @@
+"""The ticket: kinds, statuses, deadlines, steps, and the state a workflow keeps.
+
+Every step taken is recorded on the ticket (R-REC-1); a ticket stays owned
+until it is closed (R-REC-2).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, computed_field
+
+from domain.policy import Policy
+
+
+class Kind(StrEnum):
+    """SPEC §2."""
+
+    INQUIRY = "inquiry"
+    DELAY = "delay"
+    LOSS = "loss"
+    DAMAGE = "damage"
+    SHORTAGE = "shortage"
+    SERVICE = "service"
+    PICKUP = "pickup"
+    CHANGE = "change"
+    CONSULT = "consult"
+
+
+# Kinds whose flow is built; the others are refused at intake with a clear reason.
+SUPPORTED_KINDS = frozenset({Kind.INQUIRY})
+
+
+class Status(StrEnum):
+    OPEN = "open"
+    AWAITING_STATION = "awaiting_station"
+    AWAITING_CALLBACK = "awaiting_callback"
+    CLOSED = "closed"
+
+
+class CustomerRole(StrEnum):
+    SENDER = "sender"
+    RECIPIENT = "recipient"
+
+
+class Customer(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    phone: str  # E.164, complete (R-REC-1)
+    role: CustomerRole
+
+
+class ParcelStatus(StrEnum):
+    """What the station found when it looked."""
+
+    IN_TRANSIT = "in_transit"
+    AT_STATION = "at_station"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    DELIVERED = "delivered"
+    NOT_FOUND = "not_found"
+
+
+class StationReply(BaseModel):
+    """Signal: the responsible station's feedback on a dispatch."""
+
+    station: str
+    finding: str = Field(min_length=1, max_length=4000)
+    parcel_status: ParcelStatus | None = None
+
+
+class CallbackOutcome(StrEnum):
+    RESOLVED = "resolved"
+    DISPUTED = "disputed"  # the customer does not accept the station's answer
+    UNREACHABLE = "unreachable"
+
+
+class CallbackReport(BaseModel):
+    """Signal: the back-office agent called the customer back (R-INQ-4)."""
+
+    outcome: CallbackOutcome
+    note: str = Field(default="", max_length=4000)
+    agent: str | None = Field(default=None, max_length=100)
+
+
+class DeadlineKind(StrEnum):
+    COORDINATION = "coordination"  # R-CLK-4: the station feeds back
+    REPLY = "reply"  # R-CLK-1: the customer hears back
+
+
+DEADLINE_RULES = {DeadlineKind.COORDINATION: "R-CLK-4", DeadlineKind.REPLY: "R-CLK-1"}
+
+
+class Deadline(BaseModel):
+    """A promise with its absolute due instant, computed once when it starts."""
+
+    kind: DeadlineKind
+    rule: str
+    round: int
+    started_at: datetime
+    due_at: datetime
+    met_at: datetime | None = None
+    breached_at: datetime | None = None  # the due instant, once it passed unmet
+
+
+class Breach(BaseModel):
+    kind: DeadlineKind
+    rule: str
+    round: int
+    at: datetime
+
+
+class Action(StrEnum):
+    """What a step did; the event log's vocabulary."""
+
+    OPENED = "opened"
+    DISPATCHED = "dispatched"
+    STATION_REPLIED = "station_replied"
+    DEADLINE_BREACHED = "deadline_breached"
+    CALLBACK_DISPUTED = "callback_disputed"
+    CALLBACK_UNREACHABLE = "callback_unreachable"
+    CLOSED = "closed"
+    MESSAGE_IGNORED = "message_ignored"  # a message the ticket was not waiting for
+
+
+class Step(BaseModel):
+    """One entry of the ticket's append-only log; seq numbers it within the ticket."""
+
+    seq: int
+    at: datetime
+    action: Action
+    note: str = ""
+    data: dict[str, str] = Field(default_factory=dict)
+
+
+class TicketOpening(BaseModel):
+    """The workflow's input: a validated ticket with the policy pinned at open."""
+
+    ticket_id: str
+    kind: Kind
+    carrier: str
+    waybill: str
+    station: str
+    customer: Customer
+    description: str
+    policy: Policy
+    fingerprint: str  # of the open request, to recognise an idempotent retry
+    # Set only when the workflow continues as new with the state so far.
+    carried_state: TicketState | None = None
+
+
+class TicketState(BaseModel):
+    """The live ticket; the API's view of it is this model."""
+
+    ticket_id: str
+    kind: Kind
+    carrier: str
+    waybill: str
+    station: str
+    customer: Customer
+    description: str
+    policy_version: str
+    fingerprint: str
+    status: Status = Status.OPEN
+    opened_at: datetime
+    closed_at: datetime | None = None
+    resolution: str | None = None
+    dispatch_round: int = 0
+    callback_attempts: int = 0
+    deadlines: list[Deadline] = Field(default_factory=list)
+    steps: list[Step] = Field(default_factory=list)
+
+    @computed_field  # derived, so it can never disagree with the deadlines
+    @property
+    def breaches(self) -> list[Breach]:
+        return [
+            Breach(kind=d.kind, rule=d.rule, round=d.round, at=d.breached_at)
+            for d in self.deadlines
+            if d.breached_at is not None
+        ]
+
+    @staticmethod
+    def from_opening(opening: TicketOpening, opened_at: datetime) -> TicketState:
+        return TicketState(
+            ticket_id=opening.ticket_id,
+            kind=opening.kind,
+            carrier=opening.carrier,
+            waybill=opening.waybill,
+            station=opening.station,
+            customer=opening.customer,
+            description=opening.description,
+            policy_version=opening.policy.version,
+            fingerprint=opening.fingerprint,
+            opened_at=opened_at,
+        )
+
+    def add_step(self, at: datetime, action: Action, note: str = "", **data: str) -> Step:
+        step = Step(seq=len(self.steps) + 1, at=at, action=action, note=note, data=data)
+        self.steps.append(step)
+        return step
+
+    def start_deadline(self, kind: DeadlineKind, round: int, started_at: datetime, due_at: datetime) -> Deadline:
+        deadline = Deadline(
+            kind=kind, rule=DEADLINE_RULES[kind], round=round, started_at=started_at, due_at=due_at
+        )
+        self.deadlines.append(deadline)
+        return deadline
+
+    def close(self, at: datetime, resolution: str) -> None:
+        self.status = Status.CLOSED
+        self.closed_at = at
+        self.resolution = resolution
+
+
+TicketOpening.model_rebuild()
+
+
+def static_summary(kind: Kind, waybill: str, station: str) -> str:
+    """What ops read first in the Temporal UI; never names or phones."""
+    return f"{kind} · waybill {waybill} · station {station}"
+
+
+def ticket_id_for_key(idempotency_key: str) -> str:
+    """A retried open with the same Idempotency-Key maps to the same ticket id."""
+    return hashlib.sha256(f"idempotency:{idempotency_key}".encode()).hexdigest()[:16]
+
+
+def request_fingerprint(payload: dict) -> str:
+    """Stable digest of an open request, to tell a retry from a reuse of its key."""
+    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def workflow_id(ticket_id: str) -> str:
+    return f"ticket-{ticket_id}"
+
+
+class DispatchOrder(BaseModel):
+    """What the responsible station is asked (no customer data: stations don't need it)."""
+
+    ticket_id: str
+    round: int
+    station: str
+    kind: Kind
+    waybill: str
+    description: str
+    dispatched_at: datetime
+    due_at: datetime  # the coordination deadline the station is held to (R-CLK-4)
+    answered_at: datetime | None = None

@@ -1,0 +1,54 @@
+"""One settings object for every process, read from PARCELCARE_* environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from domain.policy import Policy, parse_policy
+
+ROOT = Path(__file__).resolve().parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PARCELCARE_", extra="ignore")
+
+    data_dir: Path = ROOT / ".data"
+    # Any SQLAlchemy URL; SQLite under .data/ by default, PostgreSQL in production.
+    database_url: str = f"sqlite:///{ROOT / '.data' / 'parcelcare.db'}"
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    temporal_ui_port: int = 8233
+    task_queue: str = "parcelcare-tickets"
+    policy: Path = ROOT / "policy" / "default.toml"
+    station_gateway: Literal["outbox", "http"] = "outbox"
+    station_gateway_url: str | None = None  # base URL of the station system, for "http"
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+
+
+def get_settings() -> Settings:
+    return Settings()
+
+
+def load_policy(path: Path) -> Policy:
+    """The policy file as it is now; re-read only when it changes on disk."""
+    stat = path.stat()
+    return _parse_cached(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=8)
+def _parse_cached(path: str, _mtime_ns: int, _size: int) -> Policy:
+    return parse_policy(Path(path).read_text(encoding="utf-8"))
+
+
+async def connect_temporal(settings: Settings) -> Client:
+    """A Temporal client that speaks pydantic models, for the API and the worker alike."""
+    return await Client.connect(
+        settings.temporal_address, namespace=settings.temporal_namespace, data_converter=pydantic_data_converter
+    )

@@ -1,0 +1,79 @@
+"""Shared fixtures: databases (SQLite always, PostgreSQL when one answers), the policy, a ticket."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from domain.policy import Policy, parse_policy
+from domain.ticket import Customer, CustomerRole, Kind, TicketOpening
+from store.db import create_engine_for, sync_url
+from store.migrate import upgrade
+from store.repository import TicketStore
+
+ROOT = Path(__file__).resolve().parents[1]
+POSTGRES_URL = os.environ.get("PARCELCARE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _postgres_database():
+    """A throwaway database on the PostgreSQL server, or None when none answers."""
+    admin = create_engine(sync_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    name = f"parcelcare_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - any failure to reach the server means "not here"
+        admin.dispose()
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must have PostgreSQL at {POSTGRES_URL}: {exc}")
+        return None, None
+    url = sync_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return url, drop
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'parcelcare.db'}"
+        return
+    url, drop = _postgres_database()
+    if url is None:
+        pytest.skip(f"no PostgreSQL answers at {POSTGRES_URL} (CI has one)")
+    yield url
+    drop()
+
+
+@pytest.fixture
+async def store(database_url):
+    upgrade(database_url)
+    engine = create_engine_for(database_url)
+    yield TicketStore(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'parcelcare.db'}"
+
+
+@pytest.fixture(scope="session")
+def policy() -> Policy:
+    return parse_policy((ROOT / "policy" / "default.toml").read_text())
+
+
+def make_opening(policy: Policy, ticket_id: str = "t0000000000000001", station: str = "SH-PD-01") -> TicketOpening:
+    return TicketOpening(
+        ticket_id=ticket_id, kind=Kind.INQUIRY, carrier="best", waybill="123456789012", station=station,
+        customer=Customer(name="张三", phone="+8613812345678", role=CustomerRole.RECIPIENT),
+        description="where is my parcel", policy=policy, fingerprint="f" * 64,
+    )

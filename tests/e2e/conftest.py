@@ -1,0 +1,130 @@
+"""The real stack: `devstack.py` (what `make run` runs) with its own ports, data and a seconds policy."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, _postgres_database
+
+# Product configuration, not a test hook: the same file format with durations in seconds.
+SECONDS_POLICY = """
+version = "e2e-seconds"
+
+[calendars.default]
+timezone = "Asia/Shanghai"
+hours = { daily = ["08:00-18:00"] }
+
+[calendars.always]
+timezone = "UTC"
+hours = { daily = ["00:00-24:00"] }
+
+[clocks]
+reply_promise = "60 seconds"
+coordination_deadline = "4 working seconds on always"
+callback_retry = "60 seconds"
+
+[carriers.best]
+name = "Best Express"
+waybill = '^\\d{12}$'
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Stack:
+    env: dict[str, str]
+    proc: subprocess.Popen | None = None
+    output: list[str] = field(default_factory=list)
+
+    @property
+    def api(self) -> str:
+        return f"http://127.0.0.1:{self.env['PARCELCARE_API_PORT']}"
+
+    @property
+    def temporal_address(self) -> str:
+        return self.env["PARCELCARE_TEMPORAL_ADDRESS"]
+
+    def start(self, timeout: float = 120) -> None:
+        self.output.clear()
+        self.proc = subprocess.Popen(
+            [sys.executable, "devstack.py"], cwd=ROOT, env=self.env, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )
+        ready = threading.Event()
+
+        def pump(stream) -> None:
+            for line in stream:
+                self.output.append(line.rstrip())
+                if "Press Ctrl-C" in line:
+                    ready.set()
+
+        threading.Thread(target=pump, args=(self.proc.stdout,), daemon=True).start()
+        deadline = time.monotonic() + timeout
+        while not ready.wait(0.2):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("stack did not start:\n" + "\n".join(self.output))
+
+    def stop(self) -> int:
+        """Ctrl-C, as a person would; returns the supervisor's exit code."""
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        time.sleep(0.3)  # let the output pump drain
+        return self.proc.returncode
+
+
+def make_stack(tmp: Path, database_url: str) -> Stack:
+    policy = tmp / "policy.toml"
+    policy.write_text(SECONDS_POLICY)
+    env = {
+        **os.environ,
+        "PARCELCARE_DATA_DIR": str(tmp / "data"),
+        "PARCELCARE_DATABASE_URL": database_url,
+        "PARCELCARE_TEMPORAL_ADDRESS": f"127.0.0.1:{_free_port()}",
+        "PARCELCARE_TEMPORAL_UI_PORT": str(_free_port()),
+        "PARCELCARE_API_PORT": str(_free_port()),
+        "PARCELCARE_POLICY": str(policy),
+        "PARCELCARE_TASK_QUEUE": "e2e-tickets",
+    }
+    return Stack(env)
+
+
+@pytest.fixture
+def sqlite_stack(tmp_path):
+    stack = make_stack(tmp_path, f"sqlite:///{tmp_path / 'data' / 'parcelcare.db'}")
+    yield stack
+    if stack.proc and stack.proc.poll() is None:
+        stack.stop()
+
+
+@pytest.fixture
+def postgres_stack(tmp_path):
+    """On PostgreSQL, as in production, where one answers; SQLite otherwise."""
+    url, drop = _postgres_database()
+    stack = make_stack(tmp_path, url or f"sqlite:///{tmp_path / 'data' / 'parcelcare.db'}")
+    yield stack
+    if stack.proc and stack.proc.poll() is None:
+        stack.stop()
+    if drop:
+        drop()

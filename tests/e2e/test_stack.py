@@ -1,0 +1,184 @@
+"""End to end over real HTTP: the dev server, the worker and the API as `make run` starts them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from workflows.ticket import CARRIER, STATION, TICKET_KIND, TICKET_STATUS, TicketWorkflow
+
+pytestmark = pytest.mark.e2e
+HISTORIES = Path(__file__).resolve().parents[1] / "histories"
+
+
+def ticket_body(station: str, **overrides) -> dict:
+    body = {
+        "kind": "inquiry", "carrier": "best", "waybill": "123456789012", "station": station,
+        "customer": {"name": "张三", "phone": "13812345678", "role": "recipient"},
+        "description": "parcel not delivered after five days",
+    }
+    return {**body, **overrides}
+
+
+async def until(http: httpx.AsyncClient, ticket_id: str, predicate, timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        view = (await http.get(f"/v1/tickets/{ticket_id}")).json()
+        if predicate(view):
+            return view
+        if time.monotonic() > deadline:
+            raise AssertionError(f"ticket {ticket_id} never got there; last view: {json.dumps(view)[:2000]}")
+        await asyncio.sleep(0.1)
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+async def _save_and_replay(client: Client, ticket_id: str, name: str) -> None:
+    """Replay the real run's history now; with PARCELCARE_SAVE_HISTORIES=1 also keep it for tests/histories."""
+    history = await client.get_workflow_handle(f"ticket-{ticket_id}").fetch_history()
+    await Replayer(workflows=[TicketWorkflow], data_converter=pydantic_data_converter).replay_workflow(history)
+    if os.environ.get("PARCELCARE_SAVE_HISTORIES") == "1":
+        (HISTORIES / f"{name}.json").write_text(history.to_json())
+
+
+async def test_inquiry_over_http_from_open_to_closed(sqlite_stack):
+    """R-WB-1, R-REC-1, R-CLK-4, R-INQ-4 through the API, with a policy whose durations are seconds."""
+    stack = sqlite_stack
+    stack.start()
+    station = "E2E-FLOW"
+    async with httpx.AsyncClient(base_url=stack.api, timeout=30) as http:
+        # Intake refuses with every reason, and records nothing.
+        bad = await http.post("/v1/tickets", json=ticket_body(
+            station, waybill="12345", customer={"name": "张*", "phone": "138****5678", "role": "sender"}))
+        assert bad.status_code == 422
+        reasons = {tuple(d["loc"]): d["msg"] for d in bad.json()["detail"]}
+        assert "not our waybill" in reasons[("body", "waybill")]
+        assert ("body", "customer", "name") in reasons and ("body", "customer", "phone") in reasons
+        assert (await http.post("/v1/tickets", content=b"{not json", headers={"content-type": "application/json"})).status_code == 422
+        assert (await http.post("/v1/tickets", json=ticket_body(station, kind="parcel"))).status_code == 422
+        assert (await http.get("/v1/tickets", params={"station": station})).json()["total"] == 0
+
+        # Open, idempotently.
+        key = {"Idempotency-Key": f"crm-{time.time_ns()}"}
+        opened = await http.post("/v1/tickets", json=ticket_body(station), headers=key)
+        assert opened.status_code == 201, opened.text
+        ticket = opened.json()
+        tid = ticket["ticket_id"]
+        assert ticket["customer"]["phone"] == "+8613812345678" and "fingerprint" not in ticket
+        again = await http.post("/v1/tickets", json=ticket_body(station), headers=key)
+        assert again.status_code == 200 and again.json()["ticket_id"] == tid
+        reused = await http.post("/v1/tickets", json=ticket_body(station, description="other"), headers=key)
+        assert reused.status_code == 422 and "Idempotency-Key" in reused.text
+
+        # Dispatched to the station's outbox; the station does not answer in time (R-CLK-4).
+        view = await until(http, tid, lambda v: v["status"] == "awaiting_station")
+        outbox = (await http.get(f"/v1/stations/{station}/dispatches", params={"pending": True})).json()
+        assert [(d["ticket_id"], d["round"]) for d in outbox["items"]] == [(tid, 1)]
+        assert _instant(outbox["items"][0]["due_at"]) == _instant(view["deadlines"][0]["due_at"])
+        view = await until(http, tid, lambda v: v["breaches"])
+        assert view["breaches"][0]["kind"] == "coordination" and view["breaches"][0]["rule"] == "R-CLK-4"
+        assert _instant(view["breaches"][0]["at"]) == _instant(view["deadlines"][0]["due_at"])
+
+        # Wrong messages: 409 with the reason, 404 for an unknown ticket; nothing recorded is lost.
+        wrong = await http.post(f"/v1/tickets/{tid}/station-replies", json={"station": "ELSEWHERE", "finding": "?"})
+        assert wrong.status_code == 409 and "E2E-FLOW" in wrong.json()["detail"]
+        early = await http.post(f"/v1/tickets/{tid}/callbacks", json={"outcome": "resolved"})
+        assert early.status_code == 409 and "waiting for a station reply" in early.json()["detail"]
+        assert (await http.post("/v1/tickets/nope/callbacks", json={"outcome": "resolved"})).status_code == 404
+        assert (await http.post(f"/v1/tickets/{tid}/callbacks", json={"outcome": "maybe"})).status_code == 422
+        assert (await http.get("/v1/tickets/nope")).status_code == 404
+
+        # The station answers; the customer disputes; back to the station; unreachable; resolved.
+        r = await http.post(f"/v1/tickets/{tid}/station-replies",
+                            json={"station": station, "finding": "signed for at the door", "parcel_status": "delivered"})
+        assert r.status_code == 202
+        await until(http, tid, lambda v: v["status"] == "awaiting_callback")
+        assert (await http.post(f"/v1/tickets/{tid}/callbacks", json={"outcome": "disputed", "note": "never got it"})).status_code == 202
+        # Editing the policy file changes new tickets only, never a running one.
+        policy_file = Path(stack.env["PARCELCARE_POLICY"])
+        policy_file.write_text(policy_file.read_text().replace('"4 working seconds on always"', '"1 working hours"'))
+        second = (await http.post("/v1/tickets", json=ticket_body(station + "-2"))).json()
+        second = await until(http, second["ticket_id"], lambda v: v["deadlines"])
+        assert second["policy_version"] != view["policy_version"]
+        assert second["policy_version"].startswith("e2e-seconds+")
+        second_due = _instant(second["deadlines"][0]["due_at"]) - _instant(second["deadlines"][0]["started_at"])
+        assert second_due >= timedelta(hours=1)  # on the default 08:00-18:00 calendar: at least an hour
+        view = await until(http, tid, lambda v: v["dispatch_round"] == 2 and v["status"] == "awaiting_station")
+        round2 = view["deadlines"][-1]
+        assert _instant(round2["due_at"]) - _instant(round2["started_at"]) == timedelta(seconds=4)
+        await http.post(f"/v1/tickets/{tid}/station-replies", json={"station": station, "finding": "found in the depot"})
+        await until(http, tid, lambda v: v["status"] == "awaiting_callback")
+        await http.post(f"/v1/tickets/{tid}/callbacks", json={"outcome": "unreachable"})
+        await until(http, tid, lambda v: v["steps"][-1]["action"] == "callback_unreachable")
+        await http.post(f"/v1/tickets/{tid}/callbacks", json={"outcome": "resolved", "note": "delivered today", "agent": "a17"})
+        final = await until(http, tid, lambda v: v["status"] == "closed")
+        assert final["resolution"] == "resolved" and final["source"] == "workflow"
+        actions = [s["action"] for s in final["steps"]]
+        assert actions[:3] == ["opened", "dispatched", "deadline_breached"]
+        assert actions[-1] == "closed" and actions.count("dispatched") == 2 and actions.count("opened") == 1
+        closed = await http.post(f"/v1/tickets/{tid}/callbacks", json={"outcome": "resolved"})
+        assert closed.status_code == 409 and "closed" in closed.json()["detail"]
+
+        # The list (from the database) agrees with the live view.
+        listed = (await http.get("/v1/tickets", params={"station": station, "status": "closed"})).json()
+        assert listed["total"] == 1
+        item = listed["items"][0]
+        for k in ("ticket_id", "status", "deadlines", "breaches", "dispatch_round", "callback_attempts", "closed_at"):
+            assert item[k] == final[k], k
+        assert (await http.get("/v1/tickets", params={"opened_from": "2020-01-01T00:00:00"})).status_code == 422
+
+    # Ops: the search attributes and summary are on the workflow, with no name or phone.
+    client = await Client.connect(stack.temporal_address, data_converter=pydantic_data_converter)
+    found = [w async for w in client.list_workflows(f"Station = '{station}' AND TicketStatus = 'closed'")]
+    assert [w.id for w in found] == [f"ticket-{tid}"]
+    desc = await client.get_workflow_handle(f"ticket-{tid}").describe()
+    sa = desc.typed_search_attributes
+    assert (sa.get(TICKET_KIND), sa.get(CARRIER), sa.get(STATION), sa.get(TICKET_STATUS)) == ("inquiry", "best", station, "closed")
+    assert await desc.static_summary() == f"inquiry · waybill 123456789012 · station {station}"
+    assert "13812345678" not in str(desc.search_attributes) and "张三" not in str(desc.search_attributes)
+    await _save_and_replay(client, tid, "inquiry_breached_disputed_unreachable_resolved")
+
+    assert stack.stop() == 0
+    assert any("stopped temporal" in line for line in stack.output)
+
+
+async def test_restart_resumes_a_waiting_ticket_and_fires_timers_that_fell_due(postgres_stack):
+    """Stop everything with a ticket waiting on the station; its deadline passes while down (R-CLK-4)."""
+    stack = postgres_stack
+    station = "E2E-RESTART"
+    stack.start()
+    async with httpx.AsyncClient(base_url=stack.api, timeout=30) as http:
+        tid = (await http.post("/v1/tickets", json=ticket_body(station))).json()["ticket_id"]
+        waiting = await until(http, tid, lambda v: v["status"] == "awaiting_station")
+        assert waiting["breaches"] == []
+    assert stack.stop() == 0
+
+    due = _instant(waiting["deadlines"][0]["due_at"])
+    while datetime.now(due.tzinfo) < due:  # the deadline falls due while nothing runs
+        await asyncio.sleep(0.2)
+
+    stack.start()
+    async with httpx.AsyncClient(base_url=stack.api, timeout=30) as http:
+        view = await until(http, tid, lambda v: v["breaches"])
+        assert _instant(view["breaches"][0]["at"]) == due
+        await http.post(f"/v1/tickets/{tid}/station-replies", json={"station": station, "finding": "on the van"})
+        await until(http, tid, lambda v: v["status"] == "awaiting_callback")
+        await http.post(f"/v1/tickets/{tid}/callbacks", json={"outcome": "resolved"})
+        final = await until(http, tid, lambda v: v["status"] == "closed")
+    assert [s["action"] for s in final["steps"]] == [
+        "opened", "dispatched", "deadline_breached", "station_replied", "closed"]
+    client = await Client.connect(stack.temporal_address, data_converter=pydantic_data_converter)
+    await _save_and_replay(client, tid, "inquiry_restarted_while_waiting")
+    assert stack.stop() == 0

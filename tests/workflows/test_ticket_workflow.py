@@ -1,0 +1,160 @@
+"""The inquiry workflow under the time-skipping server: days pass in milliseconds, rules stay whole."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from temporalio.client import WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from domain.ticket import (
+    Action,
+    CallbackOutcome,
+    CallbackReport,
+    DeadlineKind,
+    StationReply,
+    Status,
+    TicketState,
+    workflow_id,
+)
+from tests.conftest import make_opening
+from workflows.ticket import TicketWorkflow
+
+
+async def _open(env, queue, policy, **kw) -> WorkflowHandle:
+    opening = make_opening(policy, ticket_id=uuid.uuid4().hex[:16], **kw)
+    return await env.client.start_workflow(
+        TicketWorkflow.run, opening, id=workflow_id(opening.ticket_id), task_queue=queue
+    )
+
+
+async def _view(handle) -> TicketState:
+    return await handle.query(TicketWorkflow.view)
+
+
+async def _until(env, handle, predicate, step=timedelta(minutes=1), limit=200) -> TicketState:
+    """Let (skipped) time pass until the ticket satisfies `predicate`."""
+    for _ in range(limit):
+        view = await _view(handle)
+        if predicate(view):
+            return view
+        await env.sleep(step)
+    raise AssertionError(f"ticket never reached the expected state; last: {view.status} {view.steps[-1].action}")
+
+
+def _actions(view: TicketState) -> list[str]:
+    return [s.action.value for s in view.steps]
+
+
+async def _replays(handle) -> None:
+    history = await handle.fetch_history()
+    await Replayer(workflows=[TicketWorkflow], data_converter=pydantic_data_converter).replay_workflow(history)
+
+
+async def test_r_clk_4_and_r_clk_1_both_deadlines_expire_then_the_ticket_closes(
+    time_skipping_env, worker, policy, ticket_store
+):
+    env = time_skipping_env
+    handle = await _open(env, worker, policy)
+    view = await _until(env, handle, lambda v: v.status == Status.AWAITING_STATION)
+    coordination = view.deadlines[0]
+    # R-CLK-4: 20 working hours on R-CAL-1, computed from the dispatch instant.
+    assert coordination.kind == DeadlineKind.COORDINATION and coordination.rule == "R-CLK-4"
+    assert coordination.due_at == policy.deadline(coordination.started_at, policy.clocks.coordination_deadline)
+    assert coordination.due_at - coordination.started_at >= timedelta(hours=20)
+
+    await env.sleep(timedelta(days=4))  # far past 48 h: the station never answered
+    view = await _view(handle)
+    assert [(b.kind, b.at) for b in view.breaches] == [(DeadlineKind.COORDINATION, coordination.due_at)]
+    assert view.status == Status.AWAITING_STATION  # a breach is recorded; the ticket is not dropped (R-REC-2)
+
+    await handle.signal(TicketWorkflow.station_replied, StationReply(station="SH-PD-01", finding="at the station"))
+    view = await _until(env, handle, lambda v: v.status == Status.AWAITING_CALLBACK, step=timedelta(seconds=1))
+    reply = view.deadlines[1]
+    assert reply.kind == DeadlineKind.REPLY and reply.due_at - reply.started_at == timedelta(hours=2)  # R-CLK-1
+
+    await env.sleep(timedelta(hours=3))
+    view = await _view(handle)
+    assert [b.kind for b in view.breaches] == [DeadlineKind.COORDINATION, DeadlineKind.REPLY]
+    assert view.breaches[1].at == reply.due_at
+
+    await handle.signal(TicketWorkflow.callback_done, CallbackReport(outcome=CallbackOutcome.RESOLVED, note="told"))
+    final = await handle.result()
+    assert final.status == Status.CLOSED and final.resolution == "resolved"
+    assert _actions(final) == ["opened", "dispatched", "deadline_breached", "station_replied",
+                               "deadline_breached", "closed"]
+    recorded = await ticket_store.get(final.ticket_id)  # the record agrees with the workflow
+    assert recorded.status == Status.CLOSED
+    assert [s.action for s in recorded.steps] == [s.action for s in final.steps]
+    assert recorded.breaches == final.breaches
+    await _replays(handle)
+
+
+async def test_r_inq_4_dispute_goes_back_to_the_station_and_unreachable_retries(
+    time_skipping_env, worker, policy, ticket_store
+):
+    env = time_skipping_env
+    handle = await _open(env, worker, policy)
+    await _until(env, handle, lambda v: v.status == Status.AWAITING_STATION, step=timedelta(seconds=1))
+    await handle.signal(TicketWorkflow.station_replied, StationReply(station="SH-PD-01", finding="delivered"))
+    await _until(env, handle, lambda v: v.status == Status.AWAITING_CALLBACK, step=timedelta(seconds=1))
+
+    await handle.signal(TicketWorkflow.callback_done, CallbackReport(outcome=CallbackOutcome.DISPUTED, note="not received"))
+    view = await _until(env, handle, lambda v: v.dispatch_round == 2 and v.status == Status.AWAITING_STATION,
+                        step=timedelta(seconds=1))
+    second = view.deadlines[-1]
+    assert second.kind == DeadlineKind.COORDINATION and second.round == 2
+    dispatches, _ = await ticket_store.dispatches("SH-PD-01", pending_only=False, limit=10, offset=0)
+    assert [(d.round, d.answered_at is not None) for d in dispatches] == [(1, True), (2, False)]
+
+    await handle.signal(TicketWorkflow.station_replied, StationReply(station="SH-PD-01", finding="found, redelivering"))
+    await _until(env, handle, lambda v: v.status == Status.AWAITING_CALLBACK, step=timedelta(seconds=1))
+    await handle.signal(TicketWorkflow.callback_done, CallbackReport(outcome=CallbackOutcome.UNREACHABLE))
+    view = await _until(env, handle, lambda v: v.steps[-1].action == Action.CALLBACK_UNREACHABLE,
+                        step=timedelta(seconds=1))
+    retry = view.deadlines[-1]
+    assert retry.kind == DeadlineKind.REPLY and retry.round == 3
+    assert retry.due_at - retry.started_at == policy.clocks.callback_retry.amount
+
+    await handle.signal(TicketWorkflow.callback_done, CallbackReport(outcome=CallbackOutcome.RESOLVED, agent="a17"))
+    final = await handle.result()
+    assert final.callback_attempts == 3 and final.breaches == []
+    assert _actions(final) == ["opened", "dispatched", "station_replied", "callback_disputed", "dispatched",
+                               "station_replied", "callback_unreachable", "closed"]
+    assert final.steps[-1].data == {"outcome": "resolved", "agent": "a17"}
+    await _replays(handle)
+
+
+async def test_messages_the_ticket_is_not_waiting_for_are_recorded_and_ignored(time_skipping_env, worker, policy):
+    env = time_skipping_env
+    handle = await _open(env, worker, policy)
+    await _until(env, handle, lambda v: v.status == Status.AWAITING_STATION, step=timedelta(seconds=1))
+    await handle.signal(TicketWorkflow.callback_done, CallbackReport(outcome=CallbackOutcome.RESOLVED))
+    await handle.signal(TicketWorkflow.station_replied, StationReply(station="ELSEWHERE", finding="?"))
+    view = await _until(env, handle, lambda v: len(v.steps) >= 4, step=timedelta(seconds=1))
+    ignored = [s for s in view.steps if s.action == Action.MESSAGE_IGNORED]
+    assert [s.data["message"] for s in ignored] == ["callback", "station_reply"]
+    assert "waiting for a station reply" in ignored[0].note and "ELSEWHERE" in ignored[1].note
+    assert view.status == Status.AWAITING_STATION
+
+
+async def test_a_ticket_continued_as_new_resumes_where_it_was(time_skipping_env, worker, policy):
+    env = time_skipping_env
+    first = await _open(env, worker, policy)
+    await _until(env, first, lambda v: v.status == Status.AWAITING_STATION, step=timedelta(seconds=1))
+    await first.signal(TicketWorkflow.station_replied, StationReply(station="SH-PD-01", finding="here"))
+    carried = await _until(env, first, lambda v: v.status == Status.AWAITING_CALLBACK, step=timedelta(seconds=1))
+    await first.terminate("handing over to a resumed run")
+
+    opening = make_opening(policy, ticket_id=uuid.uuid4().hex[:16]).model_copy(
+        update={"carried_state": carried.model_copy(update={"ticket_id": "resumed"})}
+    )
+    resumed = await env.client.start_workflow(TicketWorkflow.run, opening, id=workflow_id(opening.ticket_id),
+                                              task_queue=worker)
+    await resumed.signal(TicketWorkflow.callback_done, CallbackReport(outcome=CallbackOutcome.RESOLVED))
+    final = await resumed.result()
+    assert _actions(final) == ["opened", "dispatched", "station_replied", "closed"]  # no second "opened"
+    assert final.deadlines[:2] == carried.deadlines[:1] + [final.deadlines[1]]
+    assert final.deadlines[1].met_at is not None

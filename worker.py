@@ -1,0 +1,77 @@
+"""The Temporal worker: ticket workflows and their activities."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.worker import Worker
+
+from activities.adapters.station import HttpStationGateway, OutboxStationGateway, StationGateway
+from activities.tickets import TicketActivities, compute_deadline
+from settings import Settings, connect_temporal, get_settings
+from store.db import create_engine_for
+from store.repository import TicketStore
+from workflows.ticket import SEARCH_ATTRIBUTES, TicketWorkflow
+
+log = logging.getLogger("parcelcare.worker")
+
+
+def station_gateway(settings: Settings, store: TicketStore) -> StationGateway:
+    if settings.station_gateway == "http":
+        if not settings.station_gateway_url:
+            raise SystemExit("PARCELCARE_STATION_GATEWAY=http needs PARCELCARE_STATION_GATEWAY_URL")
+        return HttpStationGateway(settings.station_gateway_url)
+    return OutboxStationGateway(store)
+
+
+async def register_search_attributes(client: Client) -> None:
+    """Register the ticket search attributes; safe at every start (the server's own
+    --search-attribute flag is ignored for a namespace that already exists)."""
+    for key in SEARCH_ATTRIBUTES:  # one at a time, so one already there doesn't hide another missing
+        try:
+            await client.operator_service.add_search_attributes(
+                AddSearchAttributesRequest(
+                    namespace=client.namespace,
+                    search_attributes={key.name: IndexedValueType.ValueType(key.indexed_value_type.value)},
+                )
+            )
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.ALREADY_EXISTS:
+                raise
+
+
+def build_worker(client: Client, task_queue: str, store: TicketStore, stations: StationGateway) -> Worker:
+    acts = TicketActivities(store, stations)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[TicketWorkflow],
+        activities=[acts.record_step, acts.dispatch_to_station, compute_deadline],
+    )
+
+
+async def main() -> None:
+    settings = get_settings()
+    client = await connect_temporal(settings)
+    engine = create_engine_for(settings.database_url)
+    store = TicketStore(engine)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with build_worker(client, settings.task_queue, store, station_gateway(settings, store)):
+        log.info("worker polling task queue %s on %s", settings.task_queue, settings.temporal_address)
+        await stop.wait()
+    await engine.dispose()
+    log.info("worker stopped")
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    asyncio.run(main())
