@@ -136,8 +136,8 @@ class Step(BaseModel):
     data: dict[str, str] = Field(default_factory=dict)
 
 
-class TicketOpening(BaseModel):
-    """The workflow's input: a validated ticket with the policy pinned at open."""
+class TicketFacts(BaseModel):
+    """What a ticket is about, fixed when it opens."""
 
     ticket_id: str
     kind: Kind
@@ -146,24 +146,21 @@ class TicketOpening(BaseModel):
     station: str
     customer: Customer
     description: str
-    policy: Policy
     fingerprint: str  # of the open request, to recognise an idempotent retry
+
+
+class TicketOpening(TicketFacts):
+    """The workflow's input: a validated ticket with the policy pinned at open."""
+
+    policy: Policy
     # Set only when the workflow continues as new with the state so far.
     carried_state: TicketState | None = None
 
 
-class TicketState(BaseModel):
+class TicketState(TicketFacts):
     """The live ticket; the API's view of it is this model."""
 
-    ticket_id: str
-    kind: Kind
-    carrier: str
-    waybill: str
-    station: str
-    customer: Customer
-    description: str
     policy_version: str
-    fingerprint: str
     status: Status = Status.OPEN
     opened_at: datetime
     closed_at: datetime | None = None
@@ -184,18 +181,8 @@ class TicketState(BaseModel):
 
     @staticmethod
     def from_opening(opening: TicketOpening, opened_at: datetime) -> TicketState:
-        return TicketState(
-            ticket_id=opening.ticket_id,
-            kind=opening.kind,
-            carrier=opening.carrier,
-            waybill=opening.waybill,
-            station=opening.station,
-            customer=opening.customer,
-            description=opening.description,
-            policy_version=opening.policy.version,
-            fingerprint=opening.fingerprint,
-            opened_at=opened_at,
-        )
+        facts = {name: getattr(opening, name) for name in TicketFacts.model_fields}
+        return TicketState(**facts, policy_version=opening.policy.version, opened_at=opened_at)
 
     def add_step(self, at: datetime, action: Action, note: str = "", **data: str) -> Step:
         step = Step(seq=len(self.steps) + 1, at=at, action=action, note=note, data=data)
