@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     temporal_ui_port: int = 8233
     task_queue: str = "parcelcare-tickets"
     policy: Path = ROOT / "policy" / "default.toml"
+    # Company additions to mainland China's holidays (closures, extra working days, next year's notice).
+    holidays: Path = ROOT / "policy" / "holidays.toml"
     station_gateway: Literal["outbox", "http"] = "outbox"
     station_gateway_url: str | None = None  # base URL of the station system, for "http"
     api_host: str = "127.0.0.1"

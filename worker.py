@@ -13,7 +13,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from activities.adapters.station import HttpStationGateway, OutboxStationGateway, StationGateway
-from activities.tickets import TicketActivities, compute_deadline
+from activities.calendar import ClockActivities, HolidaySource
+from activities.tickets import TicketActivities
 from settings import Settings, connect_temporal, get_settings
 from store.db import create_engine_for
 from store.repository import TicketStore
@@ -46,13 +47,16 @@ async def register_search_attributes(client: Client) -> None:
                 raise
 
 
-def build_worker(client: Client, task_queue: str, store: TicketStore, stations: StationGateway) -> Worker:
+def build_worker(
+    client: Client, task_queue: str, store: TicketStore, stations: StationGateway, holidays: HolidaySource
+) -> Worker:
     acts = TicketActivities(store, stations)
+    clock = ClockActivities(holidays)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[TicketWorkflow],
-        activities=[acts.record_step, acts.dispatch_to_station, compute_deadline],
+        activities=[acts.record_step, acts.dispatch_to_station, clock.compute_deadline, clock.extend_deadline],
     )
 
 
@@ -65,7 +69,8 @@ async def main() -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with build_worker(client, settings.task_queue, store, station_gateway(settings, store)):
+    async with build_worker(client, settings.task_queue, store, station_gateway(settings, store),
+                            HolidaySource(settings.holidays)):
         log.info("worker polling task queue %s on %s", settings.task_queue, settings.temporal_address)
         await stop.wait()
     await engine.dispose()

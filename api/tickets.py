@@ -19,12 +19,13 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import ClientDep, PolicyDep, SettingsDep, StoreDep
 from api.errors import conflict
-from api.live import handle_for, query_view, ticket_view
+from api.live import handle_for, ticket_view
 from api.schemas import Accepted, OpenTicket, TicketOut, TicketPage
 from domain.inquiry import refusal
 from domain.intake import accept_intake
 from domain.ticket import (
     CallbackReport,
+    CustomerContact,
     Kind,
     StationReply,
     Status,
@@ -134,6 +135,14 @@ async def callback_done(ticket_id: str, report: CallbackReport, client: ClientDe
     handle, view = await _ready_for(client, store, ticket_id, "callback")
     await _signal(handle, ticket_id, TicketWorkflow.callback_done, report)
     return Accepted(ticket_id=ticket_id, status=view.status, message=f"callback {report.outcome.value} received")
+
+
+@router.post("/{ticket_id}/customer-contacts", status_code=202, response_model=Accepted)
+async def customer_contacted(ticket_id: str, contact: CustomerContact, client: ClientDep, store: StoreDep) -> Accepted:
+    """The customer got in touch after being unreachable: the paused reply promise resumes (R-CLK-1)."""
+    handle, view = await _ready_for(client, store, ticket_id, "customer_contact")
+    await _signal(handle, ticket_id, TicketWorkflow.customer_contacted, contact)
+    return Accepted(ticket_id=ticket_id, status=view.status, message="customer contact received")
 
 
 async def _ready_for(client, store, ticket_id: str, message: str) -> tuple[WorkflowHandle, TicketOut]:

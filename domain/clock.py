@@ -1,6 +1,11 @@
 """The business clock: working time on a calendar (R-CAL-1, R-CAL-2).
 
-Pure arithmetic over a weekly pattern of opening intervals in one time zone.
+Pure arithmetic over a weekly pattern of opening intervals in one time zone,
+with day rules on top: public holidays close a day, make-up working days
+(调休) open one. The day rules are data handed in by the shell (the
+chinesecalendar package plus the company's override file); a year they do not
+cover falls back to the weekly pattern, and `unknown_years` says so.
+
 Boundary rules, chosen once and tested:
 
 - Counting that starts outside working hours starts at the next opening
@@ -9,6 +14,10 @@ Boundary rules, chosen once and tested:
   (it is not pushed to the next opening).
 - Adding zero working time to an instant outside working hours gives the next
   opening: the clock has not started yet.
+- N working days from an instant: counting starts at the next opening; the
+  result is the same working-time offset into the Nth working day after that
+  day (so Friday 10:00 + 5 working days on a Mon-Fri calendar is the next
+  Friday 10:00), clipped to that day's closing time if it is shorter.
 
 Cost is proportional to the days spanned, never to the minutes: each day
 contributes its whole open intervals at once.
@@ -71,12 +80,28 @@ def _parse_hhmm(text: str) -> int:
 
 
 @dataclass(frozen=True)
+class DayRules:
+    """Exceptions to the weekly pattern, by local date (R-CAL-1)."""
+
+    holidays: frozenset[date] = frozenset()  # closed, whatever the weekday
+    workdays: frozenset[date] = frozenset()  # open, whatever the weekday (调休)
+    known_years: frozenset[int] = frozenset()  # years whose notice is known
+
+    def unknown_years(self, first: date, last: date) -> list[int]:
+        """Years in [first, last] counted on the weekly pattern alone, for want of data."""
+        return [y for y in range(first.year, last.year + 1) if y not in self.known_years]
+
+
+@dataclass(frozen=True)
 class WorkingCalendar:
-    """Opening hours per weekday (Monday first) in one time zone."""
+    """Opening hours per weekday (Monday first) in one time zone, with optional day rules."""
 
     name: str
     timezone: str
     week: tuple[tuple[OpeningInterval, ...], ...]
+    days: DayRules | None = None
+    # Hours of a make-up working day that falls on a day the week keeps closed.
+    makeup: tuple[OpeningInterval, ...] = ()
 
     def __post_init__(self) -> None:
         if len(self.week) != 7:
@@ -96,12 +121,25 @@ class WorkingCalendar:
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    def hours_on(self, day: date) -> tuple[OpeningInterval, ...]:
+        """The opening intervals of a local date, after holidays and make-up days."""
+        pattern = self.week[day.weekday()]
+        if self.days is not None:
+            if day in self.days.holidays:
+                return ()
+            if day in self.days.workdays:
+                return pattern or self.makeup
+        return pattern
+
+    def is_working_day(self, day: date) -> bool:
+        return bool(self.hours_on(day))
+
     def open_intervals(self, day: date) -> list[tuple[datetime, datetime]]:
         """The day's opening intervals as aware instants."""
         tz = self.zone
         midnight = datetime.combine(day, time(0), tzinfo=tz)
         out = []
-        for iv in self.week[day.weekday()]:
+        for iv in self.hours_on(day):
             start = datetime.combine(day, iv.start, tzinfo=tz)
             end = (midnight + timedelta(minutes=iv.end_minutes)).replace(tzinfo=tz)
             out.append((start, end))
@@ -137,6 +175,34 @@ class WorkingCalendar:
             remaining -= available
         raise AssertionError("unreachable")
 
+    def add_days(self, start: datetime, days: int) -> datetime:
+        """The instant `days` working days after `start` (boundary rules above)."""
+        if days < 0:
+            raise CalendarError("cannot add negative working days")
+        begin = self.next_opening(start)
+        day = begin.astimezone(self.zone).date()
+        first_open = self.open_intervals(day)[0][0]
+        offset = self.working_time_between(first_open, begin)
+        for _ in range(days):
+            day = self._next_working_day(day)
+        intervals = self.open_intervals(day)
+        length = sum((e - s for s, e in intervals), timedelta(0))
+        return self.add(intervals[0][0], min(offset, length))
+
+    def _next_working_day(self, day: date) -> date:
+        for _ in range(_MAX_DAYS_SEARCHED):
+            day += timedelta(days=1)
+            if self.is_working_day(day):
+                return day
+        raise CalendarError(f"calendar {self.name!r} found no working day within {_MAX_DAYS_SEARCHED} days")
+
+    def unknown_years(self, start: datetime, end: datetime) -> list[int]:
+        """Years between two instants whose day rules are unknown (empty without day rules)."""
+        if self.days is None:
+            return []
+        tz = self.zone
+        return self.days.unknown_years(start.astimezone(tz).date(), end.astimezone(tz).date())
+
     def working_time_between(self, a: datetime, b: datetime) -> timedelta:
         """Working time in [a, b); zero when b is not after a."""
         _require_aware(b)
@@ -155,14 +221,26 @@ def _require_aware(instant: datetime) -> None:
         raise CalendarError("instants must carry a time zone")
 
 
-def weekly_calendar(name: str, timezone: str, hours: dict[str, list[str]]) -> WorkingCalendar:
-    """Build a calendar from per-weekday interval strings; key "daily" applies to every day."""
+def weekly_calendar(
+    name: str,
+    timezone: str,
+    hours: dict[str, list[str]],
+    days: DayRules | None = None,
+    makeup_hours: list[str] | None = None,
+) -> WorkingCalendar:
+    """Build a calendar from per-weekday interval strings; key "daily" applies to every day.
+
+    A make-up working day on a day the week keeps closed gets `makeup_hours`,
+    by default the hours of the first weekday that has any (Monday's, usually).
+    """
     unknown = set(hours) - set(WEEKDAYS) - {"daily"}
     if unknown:
         raise CalendarError(f"calendar {name!r}: unknown day keys {sorted(unknown)}; use daily or {', '.join(WEEKDAYS)}")
     daily = hours.get("daily", [])
-    week = tuple(
-        tuple(sorted((OpeningInterval.parse(s) for s in hours.get(d, daily)), key=lambda iv: iv.start_minutes))
-        for d in WEEKDAYS
-    )
-    return WorkingCalendar(name=name, timezone=timezone, week=week)
+    week = tuple(_intervals(hours.get(d, daily)) for d in WEEKDAYS)
+    makeup = _intervals(makeup_hours) if makeup_hours is not None else next((d for d in week if d), ())
+    return WorkingCalendar(name=name, timezone=timezone, week=week, days=days, makeup=makeup)
+
+
+def _intervals(texts: list[str]) -> tuple[OpeningInterval, ...]:
+    return tuple(sorted((OpeningInterval.parse(t) for t in texts), key=lambda iv: iv.start_minutes))

@@ -29,10 +29,12 @@ def after_callback(outcome: CallbackOutcome) -> NextStep:
     return _AFTER_CALLBACK[outcome]
 
 
-# Which message a ticket in each status is waiting for; anything else is refused.
+# Which messages a ticket in each status is waiting for; anything else is refused.
 AWAITS = {
-    Status.AWAITING_STATION: "station_reply",
-    Status.AWAITING_CALLBACK: "callback",
+    Status.AWAITING_STATION: frozenset({"station_reply"}),
+    Status.AWAITING_CALLBACK: frozenset({"callback"}),
+    # R-CLK-1 paused: the agent may try again, or the customer may get in touch.
+    Status.AWAITING_CUSTOMER: frozenset({"callback", "customer_contact"}),
 }
 
 
@@ -40,9 +42,11 @@ def refusal(status: Status, message: str) -> str | None:
     """Why a ticket in `status` cannot take `message` now, or None if it can."""
     if status == Status.CLOSED:
         return "the ticket is closed"
-    expected = AWAITS.get(status)
-    if expected == message:
+    expected = AWAITS.get(status, frozenset())
+    if message in expected:
         return None
-    if expected is None:
-        return f"the ticket is {status.value} and not yet waiting for a {message.replace('_', ' ')}"
-    return f"the ticket is waiting for a {expected.replace('_', ' ')}, not a {message.replace('_', ' ')}"
+    what = message.replace("_", " ")
+    if not expected:
+        return f"the ticket is {status.value} and not yet waiting for a {what}"
+    waiting = " or ".join(sorted(m.replace("_", " ") for m in expected))
+    return f"the ticket is waiting for a {waiting}, not a {what}"

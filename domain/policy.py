@@ -10,11 +10,12 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
+from typing import Literal
 from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from domain.clock import CalendarError, WorkingCalendar, weekly_calendar
+from domain.clock import CalendarError, DayRules, WorkingCalendar, weekly_calendar
 
 
 class PolicyError(ValueError):
@@ -33,16 +34,17 @@ _DURATION = re.compile(
 
 
 class Duration(BaseModel):
-    """Calendar time, or working time on a named calendar.
+    """Calendar time, or working time (hours or whole days) on a named calendar.
 
     Written in the policy file as "2h", "90 seconds", "20 working hours",
-    "20 working hours on office".
+    "5 working days", "20 working hours on office".
     """
 
     model_config = ConfigDict(frozen=True)
 
-    seconds: float = Field(ge=0)
+    seconds: float = Field(default=0, ge=0)
     working: bool = False
+    days: int = Field(default=0, ge=0)  # whole working days (R-CLK-8); only with working=True
     calendar: str = "default"
 
     @staticmethod
@@ -55,6 +57,10 @@ class Duration(BaseModel):
             )
         if m["cal"] and not m["working"]:
             raise PolicyError(f"duration {text!r}: only working time is counted on a calendar")
+        if m["working"] and _UNITS[m["unit"]] == 86400:
+            if "." in m["n"]:
+                raise PolicyError(f"duration {text!r}: working days are whole days")
+            return Duration(days=int(m["n"]), working=True, calendar=m["cal"] or "default")
         return Duration(
             seconds=float(m["n"]) * _UNITS[m["unit"]],
             working=bool(m["working"]),
@@ -66,6 +72,8 @@ class Duration(BaseModel):
         return timedelta(seconds=self.seconds)
 
     def __str__(self) -> str:
+        if self.days:
+            return f"{self.days} working days on {self.calendar}"
         s = self.seconds
         qty = f"{s / 3600:g} hours" if s >= 3600 else f"{s / 60:g} minutes" if s >= 60 else f"{s:g} seconds"
         return f"{qty} working time on {self.calendar}" if self.working else qty
@@ -78,6 +86,14 @@ class CalendarSpec(BaseModel):
 
     timezone: str = "Asia/Shanghai"
     hours: dict[str, list[str]] = Field(default_factory=lambda: {"daily": ["08:00-18:00"]})
+    # "cn": mainland China's public holidays and make-up working days (调休); "none": the week alone.
+    holidays: Literal["cn", "none"] = "none"
+    makeup_hours: list[str] | None = None  # hours of a make-up day the week keeps closed
+
+    def build(self, name: str, rules: DayRules | None = None) -> WorkingCalendar:
+        """The calendar; `rules` are the day rules of its holiday region (ignored for "none")."""
+        days = rules if self.holidays != "none" else None
+        return weekly_calendar(name, self.timezone, self.hours, days, self.makeup_hours)
 
 
 class CarrierSpec(BaseModel):
@@ -134,10 +150,9 @@ class Policy(BaseModel):
             raise ValueError("at least one [carriers.<code>] table is required")
         return self
 
-    def calendar(self, name: str) -> WorkingCalendar:
-        spec = self.calendars[name]
+    def calendar(self, name: str, rules: DayRules | None = None) -> WorkingCalendar:
         try:
-            return weekly_calendar(name, spec.timezone, spec.hours)
+            return self.calendars[name].build(name, rules)
         except CalendarError as exc:
             raise ValueError(str(exc)) from exc
 
@@ -145,19 +160,38 @@ class Policy(BaseModel):
         """The calendar a duration counts on; None for calendar time."""
         return self.calendars[duration.calendar] if duration.working else None
 
-    def deadline(self, start: datetime, duration: Duration) -> datetime:
+    def deadline(self, start: datetime, duration: Duration, rules: DayRules | None = None) -> datetime:
         """The absolute instant `duration` after `start` under this policy."""
-        return due_at(start, duration, self.calendar_for(duration))
+        return due_at(start, duration, self.calendar_for(duration), rules).at
 
 
-def due_at(start: datetime, duration: Duration, calendar: CalendarSpec | None) -> datetime:
+class Due(BaseModel):
+    """A computed deadline, and the years it was counted on the weekly pattern for want of holiday data."""
+
+    at: datetime
+    unknown_years: list[int] = Field(default_factory=list)
+
+
+def due_at(start: datetime, duration: Duration, calendar: CalendarSpec | None, rules: DayRules | None = None) -> Due:
     """The instant `duration` after `start`: plain addition, or working time on `calendar`."""
     if not duration.working:
-        return (start + duration.amount).astimezone(UTC)
+        return Due(at=(start + duration.amount).astimezone(UTC))
     if calendar is None:
         raise PolicyError(f"working time needs a calendar ({duration})")
-    cal = weekly_calendar(duration.calendar, calendar.timezone, calendar.hours)
-    return cal.add(start, duration.amount).astimezone(UTC)
+    cal = calendar.build(duration.calendar, rules)
+    end = cal.add_days(start, duration.days) if duration.days else cal.add(start, duration.amount)
+    return Due(at=end.astimezone(UTC), unknown_years=cal.unknown_years(start, end))
+
+
+def extend_due(due: datetime, paused_from: datetime, paused_to: datetime, measure: Duration,
+               calendar: CalendarSpec | None, rules: DayRules | None = None) -> datetime:
+    """R-CLK-1 pause: `due` moved later by the time paused, counted in the deadline's own measure."""
+    if not measure.working:
+        return (due + (paused_to - paused_from)).astimezone(UTC)
+    if calendar is None:
+        raise PolicyError(f"working time needs a calendar ({measure})")
+    cal = calendar.build(measure.calendar, rules)
+    return cal.add(due, cal.working_time_between(paused_from, paused_to)).astimezone(UTC)
 
 
 def parse_policy(text: str) -> Policy:

@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
-from domain.policy import Policy
+from domain.policy import Duration, Policy
 
 
 class Kind(StrEnum):
@@ -38,6 +38,7 @@ class Status(StrEnum):
     OPEN = "open"
     AWAITING_STATION = "awaiting_station"
     AWAITING_CALLBACK = "awaiting_callback"
+    AWAITING_CUSTOMER = "awaiting_customer"  # the customer could not be reached: the reply promise is paused
     CLOSED = "closed"
 
 
@@ -86,6 +87,12 @@ class CallbackReport(BaseModel):
     agent: str | None = Field(default=None, max_length=100)
 
 
+class CustomerContact(BaseModel):
+    """Signal: the customer got in touch (called back in, answered a message) while we waited on them."""
+
+    note: str = Field(default="", max_length=4000)
+
+
 class DeadlineKind(StrEnum):
     COORDINATION = "coordination"  # R-CLK-4: the station feeds back
     REPLY = "reply"  # R-CLK-1: the customer hears back
@@ -93,17 +100,36 @@ class DeadlineKind(StrEnum):
 
 DEADLINE_RULES = {DeadlineKind.COORDINATION: "R-CLK-4", DeadlineKind.REPLY: "R-CLK-1"}
 
+# R-CLK-1, SPEC §4: what we owe the customer pauses while we wait on the customer;
+# what a station owes (R-CLK-4) is never paused by the customer.
+PAUSED_BY_CUSTOMER = frozenset({DeadlineKind.REPLY})
+
+
+class Pause(BaseModel):
+    at: datetime
+    resumed_at: datetime | None = None
+
 
 class Deadline(BaseModel):
-    """A promise with its absolute due instant, computed once when it starts."""
+    """A promise with its absolute due instant, computed once when it starts.
+
+    A pause moves the due instant later by exactly the time paused, in the
+    deadline's own measure (calendar or working time), when it is resumed.
+    """
 
     kind: DeadlineKind
     rule: str
     round: int
+    measure: Duration  # what it counts, so a resumed pause is added back the same way
     started_at: datetime
     due_at: datetime
     met_at: datetime | None = None
     breached_at: datetime | None = None  # the due instant, once it passed unmet
+    pauses: list[Pause] = Field(default_factory=list)
+
+    @property
+    def paused(self) -> bool:
+        return bool(self.pauses) and self.pauses[-1].resumed_at is None
 
 
 class Breach(BaseModel):
@@ -120,6 +146,10 @@ class Action(StrEnum):
     DISPATCHED = "dispatched"
     STATION_REPLIED = "station_replied"
     DEADLINE_BREACHED = "deadline_breached"
+    CALENDAR_FALLBACK = "calendar_fallback"  # no holiday data for a year: counted on the weekly pattern
+    CLOCK_PAUSED = "clock_paused"
+    CLOCK_RESUMED = "clock_resumed"
+    CALLBACK_ATTEMPT_DUE = "callback_attempt_due"
     CALLBACK_DISPUTED = "callback_disputed"
     CALLBACK_UNREACHABLE = "callback_unreachable"
     CLOSED = "closed"
@@ -167,6 +197,7 @@ class TicketState(TicketFacts):
     resolution: str | None = None
     dispatch_round: int = 0
     callback_attempts: int = 0
+    next_callback_at: datetime | None = None  # when an unreachable customer is to be tried again
     deadlines: list[Deadline] = Field(default_factory=list)
     steps: list[Step] = Field(default_factory=list)
 
@@ -189,12 +220,29 @@ class TicketState(TicketFacts):
         self.steps.append(step)
         return step
 
-    def start_deadline(self, kind: DeadlineKind, round: int, started_at: datetime, due_at: datetime) -> Deadline:
+    def start_deadline(
+        self, kind: DeadlineKind, round: int, measure: Duration, started_at: datetime, due_at: datetime
+    ) -> Deadline:
         deadline = Deadline(
-            kind=kind, rule=DEADLINE_RULES[kind], round=round, started_at=started_at, due_at=due_at
+            kind=kind, rule=DEADLINE_RULES[kind], round=round, measure=measure, started_at=started_at, due_at=due_at
         )
         self.deadlines.append(deadline)
         return deadline
+
+    def pending(self, kind: DeadlineKind) -> Deadline:
+        """The newest deadline of a kind: the one the ticket now runs under."""
+        return next(d for d in reversed(self.deadlines) if d.kind == kind)
+
+    def pause_for_customer(self, at: datetime) -> list[Deadline]:
+        """R-CLK-1: pause every running promise to the customer; stations' deadlines run on."""
+        paused = [d for d in self.deadlines
+                  if d.kind in PAUSED_BY_CUSTOMER and d.met_at is None and d.breached_at is None and not d.paused]
+        for d in paused:
+            d.pauses.append(Pause(at=at))
+        return paused
+
+    def paused_deadlines(self) -> list[Deadline]:
+        return [d for d in self.deadlines if d.paused]
 
     def close(self, at: datetime, resolution: str) -> None:
         self.status = Status.CLOSED

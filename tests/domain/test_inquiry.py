@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from domain.inquiry import NextStep, after_callback, refusal
-from domain.policy import parse_policy
+from domain.policy import Duration, parse_policy
 from domain.ticket import (
     Action,
     CallbackOutcome,
@@ -45,6 +45,28 @@ def test_a_ticket_takes_only_the_message_it_waits_for():
     assert refusal(Status.AWAITING_CALLBACK, "callback") is None
     assert "waiting for a station reply, not a callback" in refusal(Status.AWAITING_STATION, "callback")
     assert "not yet waiting" in refusal(Status.OPEN, "station_reply")
+    assert refusal(Status.AWAITING_CALLBACK, "customer_contact") is not None
+
+
+def test_r_clk_1_a_paused_ticket_takes_another_callback_or_the_customer_getting_in_touch():
+    assert refusal(Status.AWAITING_CUSTOMER, "callback") is None
+    assert refusal(Status.AWAITING_CUSTOMER, "customer_contact") is None
+    assert "callback or customer contact" in refusal(Status.AWAITING_CUSTOMER, "station_reply")
+
+
+def test_r_clk_1_only_promises_to_the_customer_pause_never_a_stations_deadline():
+    t = _state()
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    measure = Duration(seconds=7200)
+    station = t.start_deadline(DeadlineKind.COORDINATION, 1, measure, start, start + timedelta(hours=20))
+    reply = t.start_deadline(DeadlineKind.REPLY, 1, measure, start, start + timedelta(hours=2))
+    met = t.start_deadline(DeadlineKind.REPLY, 0, measure, start, start + timedelta(hours=2))
+    met.met_at = start
+    at = start + timedelta(minutes=30)
+    assert t.pause_for_customer(at) == [reply]
+    assert reply.paused and not station.paused and not met.paused
+    assert t.paused_deadlines() == [reply]
+    assert t.pause_for_customer(at) == []  # already paused: not paused twice
 
 
 def _state() -> TicketState:
@@ -66,9 +88,10 @@ def test_r_rec_1_steps_are_numbered_in_order():
 def test_breaches_are_derived_from_deadlines_that_passed():
     t = _state()
     start = datetime(2025, 1, 1, tzinfo=UTC)
-    met = t.start_deadline(DeadlineKind.COORDINATION, 1, start, start + timedelta(hours=1))
+    measure = Duration(seconds=3600)
+    met = t.start_deadline(DeadlineKind.COORDINATION, 1, measure, start, start + timedelta(hours=1))
     met.met_at = start + timedelta(minutes=5)
-    missed = t.start_deadline(DeadlineKind.REPLY, 1, start, start + timedelta(hours=2))
+    missed = t.start_deadline(DeadlineKind.REPLY, 1, measure, start, start + timedelta(hours=2))
     missed.breached_at = missed.due_at
     assert [(b.kind, b.rule, b.at) for b in t.breaches] == [(DeadlineKind.REPLY, "R-CLK-1", missed.due_at)]
     assert met.rule == "R-CLK-4"

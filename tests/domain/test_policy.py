@@ -52,7 +52,7 @@ def test_version_changes_with_every_edit_even_without_bumping_it():
     "edit, message",
     [
         (("[calendars.default]", "[calendars.other]"), "calendars.default"),
-        (('"20 working hours"', '"20 working hours on office"'), "not declared"),
+        (('"20 working hours"', '"20 working hours on nowhere"'), "not declared"),
         (("08:00-18:00", "18:00-08:00"), "ends before it starts"),
         (('waybill = ', 'waybill_x = '), "waybill"),
         (("Asia/Shanghai", "Mars/Olympus"), "unknown time zone"),

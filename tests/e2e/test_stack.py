@@ -121,13 +121,23 @@ async def test_inquiry_over_http_from_open_to_closed(sqlite_stack):
         await http.post(f"/v1/tickets/{tid}/station-replies", json={"station": station, "finding": "found in the depot"})
         await until(http, tid, lambda v: v["status"] == "awaiting_callback")
         await http.post(f"/v1/tickets/{tid}/callbacks", json={"outcome": "unreachable"})
-        await until(http, tid, lambda v: v["steps"][-1]["action"] == "callback_unreachable")
+        paused = await until(http, tid, lambda v: v["steps"][-1]["action"] == "clock_paused")
+        assert paused["status"] == "awaiting_customer" and paused["deadlines"][-1]["pauses"][0]["resumed_at"] is None
+        wrong = await http.post(f"/v1/tickets/{tid}/station-replies", json={"station": station, "finding": "again"})
+        assert wrong.status_code == 409 and "callback or customer contact" in wrong.json()["detail"]
+        contact = await http.post(f"/v1/tickets/{tid}/customer-contacts", json={"note": "customer called in"})
+        assert contact.status_code == 202
+        resumed = await until(http, tid, lambda v: v["steps"][-1]["action"] == "clock_resumed")
+        assert resumed["status"] == "awaiting_callback"
+        assert (await http.post(f"/v1/tickets/{tid}/customer-contacts", json={})).status_code == 409
         await http.post(f"/v1/tickets/{tid}/callbacks", json={"outcome": "resolved", "note": "delivered today", "agent": "a17"})
         final = await until(http, tid, lambda v: v["status"] == "closed")
         assert final["resolution"] == "resolved" and final["source"] == "workflow"
         actions = [s["action"] for s in final["steps"]]
         assert actions[:3] == ["opened", "dispatched", "deadline_breached"]
         assert actions[-1] == "closed" and actions.count("dispatched") == 2 and actions.count("opened") == 1
+        assert ["callback_unreachable", "clock_paused", "clock_resumed"] == [
+            a for a in actions if a in ("callback_unreachable", "clock_paused", "clock_resumed")]
         closed = await http.post(f"/v1/tickets/{tid}/callbacks", json={"outcome": "resolved"})
         assert closed.status_code == 409 and "closed" in closed.json()["detail"]
 

@@ -42,7 +42,7 @@ async def test_an_older_snapshot_never_overwrites_a_newer_one(store, policy):
     first = t.add_step(T0, Action.OPENED)
     older = t.model_copy(deep=True)
     t.status = Status.AWAITING_STATION
-    t.start_deadline(DeadlineKind.COORDINATION, 1, T0, T0 + timedelta(hours=20))
+    t.start_deadline(DeadlineKind.COORDINATION, 1, policy.clocks.coordination_deadline, T0, T0 + timedelta(hours=20))
     second = t.add_step(T0 + timedelta(seconds=1), Action.DISPATCHED)
     await store.record(t, second)
     await store.record(older, first)  # arrives late

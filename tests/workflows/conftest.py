@@ -2,32 +2,62 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import uuid
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.adapters.station import OutboxStationGateway
+from activities.calendar import HolidaySource
+from domain.policy import Policy, parse_policy
 from store.db import create_engine_for
 from store.migrate import upgrade
 from store.repository import TicketStore
+from domain.ticket import workflow_id
+from tests.conftest import ROOT, make_opening
+from workflows.ticket import TicketWorkflow
 from worker import build_worker, register_search_attributes
 
 TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
 
 
-@pytest.fixture(scope="session")
-async def time_skipping_env():
+async def start_time_skipping() -> WorkflowEnvironment:
     # The SDK's own download does not work offline: hand it the installed binary.
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(TEST_SERVER), data_converter=pydantic_data_converter
     )
     await register_search_attributes(env.client)
+    return env
+
+
+@pytest.fixture(scope="session")
+async def time_skipping_env():
+    """Shared by the flow tests; its clock only moves forward, so they don't depend on the date."""
+    env = await start_time_skipping()
     yield env
     await env.shutdown()
+
+
+@pytest.fixture
+async def fresh_env():
+    """A server of its own, whose clock starts at the real now: for tests that travel to a date."""
+    env = await start_time_skipping()
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def weekly_policy() -> Policy:
+    """The default policy without public holidays, so flow tests hold whatever year the clock reaches."""
+    text = (ROOT / "policy" / "default.toml").read_text().replace('holidays = "cn"', 'holidays = "none"')
+    return parse_policy(text)
 
 
 @pytest.fixture
@@ -39,8 +69,52 @@ async def ticket_store(tmp_path):
     await engine.dispose()
 
 
+@asynccontextmanager
+async def running_worker(env: WorkflowEnvironment, store: TicketStore, holidays: HolidaySource):
+    queue = f"tickets-{uuid.uuid4().hex[:8]}"
+    async with build_worker(env.client, queue, store, OutboxStationGateway(store), holidays):
+        yield queue
+
+
 @pytest.fixture
 async def worker(time_skipping_env, ticket_store):
-    queue = f"tickets-{uuid.uuid4().hex[:8]}"
-    async with build_worker(time_skipping_env.client, queue, ticket_store, OutboxStationGateway(ticket_store)):
+    async with running_worker(time_skipping_env, ticket_store, HolidaySource(None)) as queue:
         yield queue
+
+
+@pytest.fixture
+async def open_ticket(policy):
+    """Start ticket workflows; whatever is still running at teardown is terminated, so an open
+    ticket with no worker left never holds back the shared server's time skipping."""
+    handles: list[WorkflowHandle] = []
+
+    async def open_(env: WorkflowEnvironment, queue: str, ticket_policy: Policy | None = None) -> WorkflowHandle:
+        opening = make_opening(ticket_policy or policy, ticket_id=uuid.uuid4().hex[:16])
+        handle = await env.client.start_workflow(
+            TicketWorkflow.run, opening, id=workflow_id(opening.ticket_id), task_queue=queue
+        )
+        handles.append(handle)
+        return handle
+
+    yield open_
+    for handle in handles:
+        await settle_and_terminate(handle, "test over")
+
+
+async def settle_and_terminate(handle: WorkflowHandle, reason: str) -> None:
+    """Terminate once no activity is in flight: the time-skipping server keeps time locked for
+    an activity whose workflow was terminated under it."""
+    for _ in range(100):
+        try:
+            desc = await handle.describe()
+        except RPCError:
+            return
+        if desc.status != WorkflowExecutionStatus.RUNNING:
+            return
+        if not desc.raw_description.pending_activities:
+            break
+        await asyncio.sleep(0.05)
+    try:
+        await handle.terminate(reason)
+    except RPCError:
+        pass  # closed meanwhile

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from temporalio.client import WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
@@ -20,14 +19,8 @@ from domain.ticket import (
     workflow_id,
 )
 from tests.conftest import make_opening
+from tests.workflows.conftest import settle_and_terminate
 from workflows.ticket import TicketWorkflow
-
-
-async def _open(env, queue, policy, **kw) -> WorkflowHandle:
-    opening = make_opening(policy, ticket_id=uuid.uuid4().hex[:16], **kw)
-    return await env.client.start_workflow(
-        TicketWorkflow.run, opening, id=workflow_id(opening.ticket_id), task_queue=queue
-    )
 
 
 async def _view(handle) -> TicketState:
@@ -54,15 +47,15 @@ async def _replays(handle) -> None:
 
 
 async def test_r_clk_4_and_r_clk_1_both_deadlines_expire_then_the_ticket_closes(
-    time_skipping_env, worker, policy, ticket_store
+    time_skipping_env, worker, weekly_policy, ticket_store, open_ticket
 ):
     env = time_skipping_env
-    handle = await _open(env, worker, policy)
+    handle = await open_ticket(env, worker, weekly_policy)
     view = await _until(env, handle, lambda v: v.status == Status.AWAITING_STATION)
     coordination = view.deadlines[0]
     # R-CLK-4: 20 working hours on R-CAL-1, computed from the dispatch instant.
     assert coordination.kind == DeadlineKind.COORDINATION and coordination.rule == "R-CLK-4"
-    assert coordination.due_at == policy.deadline(coordination.started_at, policy.clocks.coordination_deadline)
+    assert coordination.due_at == weekly_policy.deadline(coordination.started_at, weekly_policy.clocks.coordination_deadline)
     assert coordination.due_at - coordination.started_at >= timedelta(hours=20)
 
     await env.sleep(timedelta(days=4))  # far past 48 h: the station never answered
@@ -93,10 +86,10 @@ async def test_r_clk_4_and_r_clk_1_both_deadlines_expire_then_the_ticket_closes(
 
 
 async def test_r_inq_4_dispute_goes_back_to_the_station_and_unreachable_retries(
-    time_skipping_env, worker, policy, ticket_store
+    time_skipping_env, worker, weekly_policy, ticket_store, open_ticket
 ):
     env = time_skipping_env
-    handle = await _open(env, worker, policy)
+    handle = await open_ticket(env, worker, weekly_policy)
     await _until(env, handle, lambda v: v.status == Status.AWAITING_STATION, step=timedelta(seconds=1))
     await handle.signal(TicketWorkflow.station_replied, StationReply(station="SH-PD-01", finding="delivered"))
     await _until(env, handle, lambda v: v.status == Status.AWAITING_CALLBACK, step=timedelta(seconds=1))
@@ -112,24 +105,27 @@ async def test_r_inq_4_dispute_goes_back_to_the_station_and_unreachable_retries(
     await handle.signal(TicketWorkflow.station_replied, StationReply(station="SH-PD-01", finding="found, redelivering"))
     await _until(env, handle, lambda v: v.status == Status.AWAITING_CALLBACK, step=timedelta(seconds=1))
     await handle.signal(TicketWorkflow.callback_done, CallbackReport(outcome=CallbackOutcome.UNREACHABLE))
-    view = await _until(env, handle, lambda v: v.steps[-1].action == Action.CALLBACK_UNREACHABLE,
-                        step=timedelta(seconds=1))
-    retry = view.deadlines[-1]
-    assert retry.kind == DeadlineKind.REPLY and retry.round == 3
-    assert retry.due_at - retry.started_at == policy.clocks.callback_retry.amount
+    view = await _until(env, handle, lambda v: v.steps[-1].action == Action.CLOCK_PAUSED, step=timedelta(seconds=1))
+    assert view.status == Status.AWAITING_CUSTOMER
+    assert view.steps[-2].action == Action.CALLBACK_UNREACHABLE
+    promise = view.deadlines[-1]
+    assert promise.kind == DeadlineKind.REPLY and promise.paused
+    assert view.next_callback_at - promise.pauses[0].at == weekly_policy.clocks.callback_retry.amount  # R-INQ-4
 
     await handle.signal(TicketWorkflow.callback_done, CallbackReport(outcome=CallbackOutcome.RESOLVED, agent="a17"))
     final = await handle.result()
     assert final.callback_attempts == 3 and final.breaches == []
     assert _actions(final) == ["opened", "dispatched", "station_replied", "callback_disputed", "dispatched",
-                               "station_replied", "callback_unreachable", "closed"]
+                               "station_replied", "callback_unreachable", "clock_paused", "clock_resumed", "closed"]
     assert final.steps[-1].data == {"outcome": "resolved", "agent": "a17"}
     await _replays(handle)
 
 
-async def test_messages_the_ticket_is_not_waiting_for_are_recorded_and_ignored(time_skipping_env, worker, policy):
+async def test_messages_the_ticket_is_not_waiting_for_are_recorded_and_ignored(
+    time_skipping_env, worker, weekly_policy, open_ticket
+):
     env = time_skipping_env
-    handle = await _open(env, worker, policy)
+    handle = await open_ticket(env, worker, weekly_policy)
     await _until(env, handle, lambda v: v.status == Status.AWAITING_STATION, step=timedelta(seconds=1))
     await handle.signal(TicketWorkflow.callback_done, CallbackReport(outcome=CallbackOutcome.RESOLVED))
     await handle.signal(TicketWorkflow.station_replied, StationReply(station="ELSEWHERE", finding="?"))
@@ -140,15 +136,17 @@ async def test_messages_the_ticket_is_not_waiting_for_are_recorded_and_ignored(t
     assert view.status == Status.AWAITING_STATION
 
 
-async def test_a_ticket_continued_as_new_resumes_where_it_was(time_skipping_env, worker, policy):
+async def test_a_ticket_continued_as_new_resumes_where_it_was(
+    time_skipping_env, worker, weekly_policy, open_ticket
+):
     env = time_skipping_env
-    first = await _open(env, worker, policy)
+    first = await open_ticket(env, worker, weekly_policy)
     await _until(env, first, lambda v: v.status == Status.AWAITING_STATION, step=timedelta(seconds=1))
     await first.signal(TicketWorkflow.station_replied, StationReply(station="SH-PD-01", finding="here"))
     carried = await _until(env, first, lambda v: v.status == Status.AWAITING_CALLBACK, step=timedelta(seconds=1))
-    await first.terminate("handing over to a resumed run")
+    await settle_and_terminate(first, "handing over to a resumed run")
 
-    opening = make_opening(policy, ticket_id=uuid.uuid4().hex[:16]).model_copy(
+    opening = make_opening(weekly_policy, ticket_id=uuid.uuid4().hex[:16]).model_copy(
         update={"carried_state": carried.model_copy(update={"ticket_id": "resumed"})}
     )
     resumed = await env.client.start_workflow(TicketWorkflow.run, opening, id=workflow_id(opening.ticket_id),
