@@ -187,7 +187,10 @@ class WorkingCalendar:
             day = self._next_working_day(day)
         intervals = self.open_intervals(day)
         length = sum((e - s for s, e in intervals), timedelta(0))
-        return self.add(intervals[0][0], min(offset, length))
+        if offset >= length:
+            return intervals[-1][1]  # the day's closing time
+        # Short of closing, an offset that falls on a break means the opening after it, as the start did.
+        return self.next_opening(self.add(intervals[0][0], offset))
 
     def _next_working_day(self, day: date) -> date:
         for _ in range(_MAX_DAYS_SEARCHED):

@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 
 from domain.policy import Policy, parse_policy
@@ -16,6 +17,11 @@ from store.migrate import upgrade
 from store.repository import TicketStore
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# CI runs a fixed, larger set of examples so a red run is reproducible; locally each run explores anew.
+hypothesis_settings.register_profile("ci", derandomize=True, max_examples=300, deadline=None)
+hypothesis_settings.register_profile("dev", deadline=None)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")
 POSTGRES_URL = os.environ.get("PARCELCARE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 

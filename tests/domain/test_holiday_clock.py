@@ -54,6 +54,8 @@ def test_r_clk_8_five_working_days_keep_the_time_of_day_and_skip_the_holiday():
     assert OFFICE.add_days(sh(2025, 9, 26, 20), 1) == sh(2025, 9, 29, 9)  # after hours: counts from the next opening
     assert OFFICE.add_days(sh(2025, 9, 26, 18), 1) == sh(2025, 9, 29, 9)  # at closing: counting starts at the next opening
     assert OFFICE.add_days(sh(2025, 9, 26, 9), 1) == sh(2025, 9, 28, 9)  # the make-up Sunday counts
+    assert OFFICE.add_days(sh(2025, 9, 26, 12, 30), 1) == sh(2025, 9, 28, 13)  # from lunch: after lunch
+    assert OFFICE.add_days(sh(2025, 9, 26, 12, 30), 0) == sh(2025, 9, 26, 13)
 
 
 def test_working_days_in_the_policy_grammar():
