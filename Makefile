@@ -21,9 +21,10 @@ migrate: venv
 test: venv
 	$(PY) -m pytest -q
 
-# Re-record tests/histories/ from real dev-server runs (commit the result).
+# Re-record tests/histories/ from real runs on the dev and time-skipping servers (commit the result).
 histories: venv
-	PARCELCARE_SAVE_HISTORIES=1 $(PY) -m pytest -q tests/e2e
+	rm -f tests/histories/*.json
+	PARCELCARE_SAVE_HISTORIES=1 $(PY) -m pytest -q tests/e2e tests/workflows --deselect tests/workflows/test_replay.py
 
 bench: venv
 	$(PY) bench/clock.py

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     holidays: Path = ROOT / "policy" / "holidays.toml"
     station_gateway: Literal["outbox", "http"] = "outbox"
     station_gateway_url: str | None = None  # base URL of the station system, for "http"
+    claims_gateway: Literal["outbox", "http"] = "outbox"
+    claims_gateway_url: str | None = None  # base URL of the claims system, for "http"
     api_host: str = "127.0.0.1"
     api_port: int = 8000
 

@@ -13,10 +13,12 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from activities.adapters.station import HttpStationGateway, OutboxStationGateway, StationGateway
+from activities.adapters.claims import ClaimsGateway, claims_gateway
 from activities.calendar import ClockActivities, HolidaySource
 from activities.tickets import TicketActivities
 from settings import Settings, connect_temporal, get_settings
 from store.db import create_engine_for
+from store.claims import ClaimStore
 from store.repository import TicketStore
 from workflows.ticket import SEARCH_ATTRIBUTES, TicketWorkflow
 
@@ -48,15 +50,17 @@ async def register_search_attributes(client: Client) -> None:
 
 
 def build_worker(
-    client: Client, task_queue: str, store: TicketStore, stations: StationGateway, holidays: HolidaySource
+    client: Client, task_queue: str, store: TicketStore, stations: StationGateway, holidays: HolidaySource,
+    claims: ClaimsGateway, claim_store: ClaimStore,
 ) -> Worker:
-    acts = TicketActivities(store, stations)
+    acts = TicketActivities(store, stations, claims, claim_store)
     clock = ClockActivities(holidays)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[TicketWorkflow],
-        activities=[acts.record_step, acts.dispatch_to_station, clock.compute_deadline, clock.extend_deadline],
+        activities=[acts.record_step, acts.dispatch_to_station, acts.file_claim, acts.record_claim_decision,
+                    clock.compute_deadline, clock.extend_deadline, clock.local_date],
     )
 
 
@@ -69,8 +73,9 @@ async def main() -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    claim_store = ClaimStore(engine)
     async with build_worker(client, settings.task_queue, store, station_gateway(settings, store),
-                            HolidaySource(settings.holidays)):
+                            HolidaySource(settings.holidays), claims_gateway(settings, claim_store), claim_store):
         log.info("worker polling task queue %s on %s", settings.task_queue, settings.temporal_address)
         await stop.wait()
     await engine.dispose()

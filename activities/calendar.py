@@ -7,9 +7,10 @@ recorded result instead of computing again.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from chinese_calendar import constants as cn_calendar
 from pydantic import BaseModel
@@ -63,6 +64,11 @@ class ExtensionRequest(BaseModel):
     calendar: CalendarSpec | None
 
 
+class LocalDateRequest(BaseModel):
+    instant: datetime
+    timezone: str
+
+
 class ClockActivities:
     def __init__(self, holidays: HolidaySource) -> None:
         self._holidays = holidays
@@ -75,6 +81,11 @@ class ClockActivities:
                 "no holiday data for %s: %s counted on the weekly pattern", due.unknown_years, request.duration
             )
         return due
+
+    @activity.defn
+    async def local_date(self, request: LocalDateRequest) -> date:
+        """The calendar date at `instant` where the carrier is, for rules counted in days (R-CLK-6)."""
+        return request.instant.astimezone(ZoneInfo(request.timezone)).date()
 
     @activity.defn
     async def extend_deadline(self, request: ExtensionRequest) -> datetime:

@@ -9,8 +9,13 @@ from __future__ import annotations
 from pydantic import BaseModel
 from temporalio import activity
 
+from datetime import datetime
+
+from activities.adapters.claims import ClaimsGateway
 from activities.adapters.station import StationGateway
+from domain.claims import ClaimDecision, ClaimFiling
 from domain.ticket import DispatchOrder, Step, TicketState
+from store.claims import ClaimStore
 from store.repository import TicketStore
 
 
@@ -19,10 +24,19 @@ class StepRecord(BaseModel):
     step: Step
 
 
+class ClaimDecisionRecord(BaseModel):
+    ticket_id: str
+    decision: ClaimDecision
+    at: datetime
+
+
 class TicketActivities:
-    def __init__(self, store: TicketStore, stations: StationGateway) -> None:
+    def __init__(self, store: TicketStore, stations: StationGateway, claims: ClaimsGateway,
+                 claim_store: ClaimStore) -> None:
         self._store = store
         self._stations = stations
+        self._claims = claims
+        self._claim_store = claim_store
 
     @activity.defn
     async def record_step(self, record: StepRecord) -> None:
@@ -33,3 +47,12 @@ class TicketActivities:
     async def dispatch_to_station(self, order: DispatchOrder) -> None:
         await self._stations.dispatch(order)
 
+
+    @activity.defn
+    async def file_claim(self, filing: ClaimFiling) -> None:
+        """SPEC §7: the claim reaches the claims team once, however often this is retried."""
+        await self._claims.file(filing)
+
+    @activity.defn
+    async def record_claim_decision(self, record: ClaimDecisionRecord) -> None:
+        await self._claim_store.record_decision(record.ticket_id, record.decision, record.at)

@@ -7,8 +7,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import errors, stations, tickets
+from api import claims, errors, shipments, stations, tickets
 from settings import Settings, connect_temporal, get_settings
+from store.claims import ClaimStore
 from store.db import create_engine_for
 from store.repository import TicketStore
 
@@ -21,6 +22,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine_for(settings.database_url)
         app.state.settings = settings
         app.state.store = TicketStore(engine)
+        app.state.claims = ClaimStore(engine)
         app.state.temporal = await connect_temporal(settings)
         yield
         await engine.dispose()
@@ -34,6 +36,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(tickets.router)
     app.include_router(stations.router)
+    app.include_router(claims.router)
+    app.include_router(shipments.router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

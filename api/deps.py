@@ -9,6 +9,7 @@ from temporalio.client import Client
 
 from domain.policy import Policy
 from settings import Settings, load_policy
+from store.claims import ClaimStore
 from store.repository import TicketStore
 
 
@@ -24,6 +25,10 @@ def _store(request: Request) -> TicketStore:
     return request.app.state.store
 
 
+def _claims(request: Request) -> ClaimStore:
+    return request.app.state.claims
+
+
 def _policy(settings: Annotated[Settings, Depends(_settings)]) -> Policy:
     return load_policy(settings.policy)  # the file as it is now: edits reach new tickets
 
@@ -31,4 +36,5 @@ def _policy(settings: Annotated[Settings, Depends(_settings)]) -> Policy:
 SettingsDep = Annotated[Settings, Depends(_settings)]
 ClientDep = Annotated[Client, Depends(_client)]
 StoreDep = Annotated[TicketStore, Depends(_store)]
+ClaimStoreDep = Annotated[ClaimStore, Depends(_claims)]
 PolicyDep = Annotated[Policy, Depends(_policy)]

@@ -18,17 +18,18 @@ def conflict(ticket_id: str, reason: str) -> HTTPException:
     return HTTPException(409, f"ticket {ticket_id}: {reason}")
 
 
-_INTAKE_LOC = {
-    "kind": ["body", "kind"], "carrier": ["body", "carrier"], "waybill": ["body", "waybill"],
-    "name": ["body", "customer", "name"], "phone": ["body", "customer", "phone"],
-}
+_CUSTOMER_FIELDS = {"name", "phone"}
+
+
+def _intake_loc(field: str) -> list[str]:
+    return ["body", "customer", field] if field in _CUSTOMER_FIELDS else ["body", *field.split(".")]
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(IntakeRejected)
     async def _intake(_: Request, exc: IntakeRejected) -> JSONResponse:
         # Same shape as FastAPI's own validation errors, so clients parse one format.
-        detail = [{"loc": _INTAKE_LOC[e.field], "msg": e.message, "type": "intake_rule"} for e in exc.errors]
+        detail = [{"loc": _intake_loc(e.field), "msg": e.message, "type": "intake_rule"} for e in exc.errors]
         return JSONResponse(status_code=422, content={"detail": detail})
 
     @app.exception_handler(PolicyError)

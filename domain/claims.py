@@ -8,7 +8,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from domain.ticket import Customer, Kind
+from domain.customer import Customer
+from domain.kinds import Kind
 
 
 class ClaimDetails(BaseModel):

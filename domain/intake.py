@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date
 
 import phonenumbers
 
 from domain.policy import CarrierSpec, Policy
-from domain.ticket import SUPPORTED_KINDS, Customer, CustomerRole, Kind
+from domain.shipment import ShipmentFacts, inquiry_still_valid
+from domain.ticket import WAYBILL_OPTIONAL, Customer, CustomerRole, Kind
 
 NOT_OUR_WAYBILL_SCRIPT = "该单号非本公司单号,建议凭本公司单号来电查询或与始发站点联系。"  # SPEC §10
 
@@ -83,8 +85,18 @@ def normalise_name(raw: str) -> str:
 
 
 def accept_intake(
-    policy: Policy, kind: Kind, carrier: str, waybill: str, name: str, phone: str, role: CustomerRole
-) -> tuple[str, Customer]:
+    policy: Policy,
+    kind: Kind,
+    carrier: str,
+    waybill: str | None,
+    name: str,
+    phone: str,
+    role: CustomerRole,
+    shipment: ShipmentFacts,
+    today: date,
+    has_change: bool = False,
+    has_answer: bool = False,
+) -> tuple[str | None, Customer]:
     """All intake rules together: the normalised waybill and customer, or every reason to refuse."""
     errors: list[IntakeError] = []
 
@@ -95,15 +107,25 @@ def accept_intake(
             errors.append(exc)
             return None
 
-    if kind not in SUPPORTED_KINDS:
-        supported = ", ".join(sorted(k.value for k in SUPPORTED_KINDS))
-        errors.append(IntakeError("kind", f"tickets of kind {kind.value!r} are not handled yet; supported: {supported}"))
     spec = policy.carriers.get(carrier)
+    number = None
     if spec is None:
         errors.append(IntakeError("carrier", f"unknown carrier {carrier!r}; known: {', '.join(sorted(policy.carriers))}"))
-        number = None
-    else:
+    elif waybill is not None and waybill.strip():
         number = attempt(check_waybill, carrier, spec, waybill)
+    elif kind not in WAYBILL_OPTIONAL:  # R-WB-1: without a waybill no shipment ticket can be opened
+        errors.append(IntakeError("waybill", f"a {kind.value} ticket needs the waybill number"))
+    if shipment.ship_date is not None and not inquiry_still_valid(shipment.ship_date, today):
+        errors.append(IntakeError(  # R-WB-2
+            "shipment.ship_date",
+            f"shipped on {shipment.ship_date.isoformat()}: shipment inquiries are valid for 1 year from the ship date",
+        ))
+    if kind in (Kind.DAMAGE, Kind.SHORTAGE) and shipment.signing is None:  # R-DMG-1/2 decide on it
+        errors.append(IntakeError("shipment.signing", f"a {kind.value} ticket needs how the parcel was signed for"))
+    if kind == Kind.CHANGE and not has_change:
+        errors.append(IntakeError("change", "a change ticket needs the change asked for (redirect, return, recipient data)"))
+    if kind == Kind.CONSULT and not has_answer:
+        errors.append(IntakeError("consult_answer", "a consult is answered at once: give the answer to record"))
     clean_name = attempt(normalise_name, name)
     clean_phone = attempt(normalise_phone, phone)
     if errors:

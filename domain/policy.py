@@ -120,8 +120,12 @@ class Clocks(BaseModel):
     reply_promise: Duration  # R-CLK-1
     coordination_deadline: Duration  # R-CLK-4
     callback_retry: Duration  # R-INQ-4: next attempt after an unreachable customer
+    loss_confirmation: Duration = Duration(seconds=7 * 86400)  # R-CLK-5
+    result_letter: Duration = Duration(seconds=3 * 86400)  # R-CLK-7
+    claim_window_days: int = Field(default=15, ge=1)  # R-CLK-6: calendar days after the ship date
 
-    @field_validator("*", mode="before")
+    @field_validator("reply_promise", "coordination_deadline", "callback_retry", "loss_confirmation",
+                     "result_letter", mode="before")
     @classmethod
     def _parse(cls, v: object) -> object:
         return Duration.parse(v) if isinstance(v, str) else v
@@ -144,7 +148,7 @@ class Policy(BaseModel):
         for name in self.calendars:
             self.calendar(name)  # builds it, raising on a bad spec
         for field, d in self.clocks:
-            if d.working and d.calendar not in self.calendars:
+            if isinstance(d, Duration) and d.working and d.calendar not in self.calendars:
                 raise ValueError(f"clocks.{field} counts on calendar {d.calendar!r}, which is not declared")
         if not self.carriers:
             raise ValueError("at least one [carriers.<code>] table is required")

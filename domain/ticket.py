@@ -8,51 +8,35 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, Field, computed_field
 
+from domain.claims import ClaimDecision, ClaimDetails
+from domain.customer import Customer, CustomerRole  # noqa: F401 - re-exported
+from domain.kinds import Kind
 from domain.policy import Duration, Policy
+from domain.shipment import ShipmentFacts
+from domain.urgency import Urgency
 
 
-class Kind(StrEnum):
-    """SPEC §2."""
-
-    INQUIRY = "inquiry"
-    DELAY = "delay"
-    LOSS = "loss"
-    DAMAGE = "damage"
-    SHORTAGE = "shortage"
-    SERVICE = "service"
-    PICKUP = "pickup"
-    CHANGE = "change"
-    CONSULT = "consult"
-
-
-# Kinds whose flow is built; the others are refused at intake with a clear reason.
-SUPPORTED_KINDS = frozenset({Kind.INQUIRY})
+# Kinds about one waybill; consult and some service tickets need none (SPEC §2).
+WAYBILL_OPTIONAL = frozenset({Kind.CONSULT, Kind.SERVICE})
 
 
 class Status(StrEnum):
     OPEN = "open"
+    AWAITING_REVIEW = "awaiting_review"  # urgent: the urgent-handling group reviews before dispatch (R-URG-2)
     AWAITING_STATION = "awaiting_station"
     AWAITING_CALLBACK = "awaiting_callback"
     AWAITING_CUSTOMER = "awaiting_customer"  # the customer could not be reached: the reply promise is paused
+    AWAITING_CLAIM_DETAILS = "awaiting_claim_details"  # asked of the sender (R-LOSS-5, R-DMG-3)
+    AWAITING_OFFER_ANSWER = "awaiting_offer_answer"  # free re-shipment offered (R-DMG-4)
+    AWAITING_SENDER = "awaiting_sender"  # a change must be confirmed with the sender (R-CHG)
+    AWAITING_PENALTY = "awaiting_penalty"  # the station's head decides a penalty (R-SVC)
+    AWAITING_CLAIM = "awaiting_claim"  # filed; the claims team decides (SPEC §7)
     CLOSED = "closed"
-
-
-class CustomerRole(StrEnum):
-    SENDER = "sender"
-    RECIPIENT = "recipient"
-
-
-class Customer(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    name: str
-    phone: str  # E.164, complete (R-REC-1)
-    role: CustomerRole
 
 
 class ParcelStatus(StrEnum):
@@ -85,6 +69,70 @@ class CallbackReport(BaseModel):
     outcome: CallbackOutcome
     note: str = Field(default="", max_length=4000)
     agent: str | None = Field(default=None, max_length=100)
+    compensation_needed: bool = False  # delay complaints: resolved, but compensation is owed (R-INQ-5)
+
+
+class ReviewResult(BaseModel):
+    """Signal: the urgent-handling group reviewed an urgent ticket before dispatch (R-URG-2)."""
+
+    approved: bool = True
+    note: str = Field(default="", max_length=4000)
+    reviewer: str | None = Field(default=None, max_length=100)
+
+
+class OfferAnswer(BaseModel):
+    """Signal: the customer's answer to the free re-shipment offer (R-DMG-4)."""
+
+    accepted: bool
+    note: str = Field(default="", max_length=4000)
+
+
+class SenderDecision(BaseModel):
+    """Signal: the sender agreed to or refused a redirect, return or change (R-CHG)."""
+
+    agreed: bool
+    note: str = Field(default="", max_length=4000)
+
+
+class PenaltyDecision(BaseModel):
+    """Signal: what the responsible station's head decided about the complaint (R-SVC)."""
+
+    penalised: bool
+    decision: str = Field(min_length=1, max_length=4000)
+    decided_by: str | None = Field(default=None, max_length=100)
+
+
+class Amendment(BaseModel):
+    """Update: what an API client changes on an open ticket (PATCH). The phone is normalised at the API."""
+
+    phone: str | None = None
+    description: str | None = Field(default=None, min_length=1, max_length=4000)
+    claim_details: ClaimDetails | None = None  # merged field by field into what is known
+    shipment: ShipmentFacts | None = None  # replaces the shipment facts
+
+    def changed_fields(self) -> set[str]:
+        return {name for name in Amendment.model_fields if getattr(self, name) is not None}
+
+
+class ChangeAction(StrEnum):
+    REDIRECT = "redirect"
+    RETURN = "return"
+    RECIPIENT_DATA = "recipient_data"
+
+
+class ChangeRequest(BaseModel):
+    """What a change ticket asks for (R-CHG)."""
+
+    action: ChangeAction
+    details: str = Field(default="", max_length=2000)  # the new address or recipient data, word for word
+
+
+class ServiceTarget(StrEnum):
+    """Whose attitude a service complaint is about (R-SVC)."""
+
+    COURIER = "courier"
+    STATION = "station"
+    AGENT = "agent"
 
 
 class CustomerContact(BaseModel):
@@ -96,9 +144,16 @@ class CustomerContact(BaseModel):
 class DeadlineKind(StrEnum):
     COORDINATION = "coordination"  # R-CLK-4: the station feeds back
     REPLY = "reply"  # R-CLK-1: the customer hears back
+    LOSS_CONFIRMATION = "loss_confirmation"  # R-CLK-5: no result by then confirms the loss
 
 
-DEADLINE_RULES = {DeadlineKind.COORDINATION: "R-CLK-4", DeadlineKind.REPLY: "R-CLK-1"}
+DEADLINE_RULES = {
+    DeadlineKind.COORDINATION: "R-CLK-4",
+    DeadlineKind.REPLY: "R-CLK-1",
+    DeadlineKind.LOSS_CONFIRMATION: "R-CLK-5",
+}
+# Deadlines whose passing is an event of the flow, not a promise broken.
+TIMERS = frozenset({DeadlineKind.LOSS_CONFIRMATION})
 
 # R-CLK-1, SPEC §4: what we owe the customer pauses while we wait on the customer;
 # what a station owes (R-CLK-4) is never paused by the customer.
@@ -154,6 +209,22 @@ class Action(StrEnum):
     CALLBACK_UNREACHABLE = "callback_unreachable"
     CLOSED = "closed"
     MESSAGE_IGNORED = "message_ignored"  # a message the ticket was not waiting for
+    STATUS_CHECKED = "status_checked"  # the front desk's answer (R-INQ-1..3)
+    NOT_ACCEPTED = "not_accepted"  # R-DMG-1, R-LOSS-4: reason recorded and told
+    REVIEWED = "reviewed"  # R-URG-2
+    CUSTOMER_TOLD = "customer_told"  # a script of SPEC §10 or a manual's message to the customer
+    LOSS_CONFIRMED = "loss_confirmed"  # R-LOSS-2
+    CLAIM_DETAILS_REQUESTED = "claim_details_requested"
+    CLAIM_DETAILS_GIVEN = "claim_details_given"
+    OFFER_MADE = "offer_made"  # R-DMG-4
+    OFFER_ANSWERED = "offer_answered"
+    CLAIM_FILED = "claim_filed"
+    CLAIM_REFUSED = "claim_refused"  # R-CLK-6: out of the window
+    CLAIM_DECIDED = "claim_decided"
+    SENDER_DECIDED = "sender_decided"  # R-CHG
+    APOLOGISED = "apologised"  # R-SVC
+    PENALTY_DECIDED = "penalty_decided"
+    AMENDED = "amended"  # PATCH: fields changed by the API client
 
 
 class Step(BaseModel):
@@ -167,22 +238,30 @@ class Step(BaseModel):
 
 
 class TicketFacts(BaseModel):
-    """What a ticket is about, fixed when it opens."""
+    """What a ticket is about, as given when it opens (some may be amended later)."""
 
     ticket_id: str
     kind: Kind
     carrier: str
-    waybill: str
+    waybill: str | None  # None only for kinds in WAYBILL_OPTIONAL
     station: str
     customer: Customer
     description: str
     fingerprint: str  # of the open request, to recognise an idempotent retry
+    shipment: ShipmentFacts = Field(default_factory=ShipmentFacts)
+    urgency: Urgency = Field(default_factory=lambda: Urgency(urgent=False, reasons=[]))  # R-URG-1, at intake
+    claim_details: ClaimDetails = Field(default_factory=ClaimDetails)
+    change: ChangeRequest | None = None  # change tickets (R-CHG)
+    service_target: ServiceTarget | None = None  # service tickets (R-SVC)
 
 
 class TicketOpening(TicketFacts):
     """The workflow's input: a validated ticket with the policy pinned at open."""
 
     policy: Policy
+    opened_on: date  # the carrier's local date at intake, for day-counted rules (R-WB-2, R-CLK-6)
+    front_desk_resolved: bool = False  # the customer accepted the front desk's answer (R-INQ-1..3)
+    consult_answer: str | None = None  # what the agent answered a consult (closed at once)
     # Set only when the workflow continues as new with the state so far.
     carried_state: TicketState | None = None
 
@@ -197,6 +276,10 @@ class TicketState(TicketFacts):
     resolution: str | None = None
     dispatch_round: int = 0
     callback_attempts: int = 0
+    front_desk_answer: str | None = None  # R-INQ-1..3
+    not_accepted_reason: str | None = None  # R-DMG-1, R-LOSS-4
+    claim_filed_at: datetime | None = None
+    claim_decision: ClaimDecision | None = None
     next_callback_at: datetime | None = None  # when an unreachable customer is to be tried again
     deadlines: list[Deadline] = Field(default_factory=list)
     steps: list[Step] = Field(default_factory=list)
@@ -253,9 +336,11 @@ class TicketState(TicketFacts):
 TicketOpening.model_rebuild()
 
 
-def static_summary(kind: Kind, waybill: str, station: str) -> str:
+def static_summary(kind: Kind, waybill: str | None, station: str, urgent: bool = False) -> str:
     """What ops read first in the Temporal UI; never names or phones."""
-    return f"{kind} · waybill {waybill} · station {station}"
+    parts = [f"{kind}{' (urgent)' if urgent else ''}", f"waybill {waybill}" if waybill else "no waybill",
+             f"station {station}"]
+    return " · ".join(parts)
 
 
 def ticket_id_for_key(idempotency_key: str) -> str:
@@ -273,6 +358,13 @@ def workflow_id(ticket_id: str) -> str:
     return f"ticket-{ticket_id}"
 
 
+class DispatchPurpose(StrEnum):
+    VERIFY = "verify"  # look into the parcel and reply (R-INQ-4, R-LOSS-1, R-DMG-3)
+    DECLARE_LOSS = "declare_loss"  # the origin station declares the loss in the system (R-LOSS-2)
+    ARRANGE_CHANGE = "arrange_change"  # redirect, return or change data as agreed (R-CHG)
+    STATION_HEAD = "station_head"  # the station's head answers a service complaint (R-SVC)
+
+
 class DispatchOrder(BaseModel):
     """What the responsible station is asked (no customer data: stations don't need it)."""
 
@@ -280,8 +372,10 @@ class DispatchOrder(BaseModel):
     round: int
     station: str
     kind: Kind
-    waybill: str
+    waybill: str | None
     description: str
+    purpose: DispatchPurpose = DispatchPurpose.VERIFY
+    priority: bool = False  # fresh and food parcels first (R-CHG)
     dispatched_at: datetime
     due_at: datetime  # the coordination deadline the station is held to (R-CLK-4)
     answered_at: datetime | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, false, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -38,9 +38,10 @@ class TicketRow(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
     carrier: Mapped[str] = mapped_column(String(32))
-    waybill: Mapped[str] = mapped_column(String(64))
+    waybill: Mapped[str | None] = mapped_column(String(64), nullable=True)
     station: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(32))
+    urgent: Mapped[bool] = mapped_column(Boolean, server_default=false())
     customer_name: Mapped[str] = mapped_column(String(200))
     customer_phone: Mapped[str] = mapped_column(String(32))
     customer_role: Mapped[str] = mapped_column(String(16))
@@ -55,6 +56,9 @@ class TicketRow(Base):
     deadlines: Mapped[list] = mapped_column(JSON)
     # The seq of the step this row reflects: an older snapshot never overwrites a newer one.
     last_seq: Mapped[int] = mapped_column(Integer)
+    # The whole ticket state but its steps, as the workflow last recorded it; the columns above
+    # are what lists filter and sort on.
+    snapshot: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
     __table_args__ = (
         Index("ix_tickets_status", "status"),
@@ -88,8 +92,10 @@ class StationDispatchRow(Base):
     round: Mapped[int] = mapped_column(Integer)
     station: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(16))
-    waybill: Mapped[str] = mapped_column(String(64))
+    waybill: Mapped[str | None] = mapped_column(String(64), nullable=True)
     description: Mapped[str] = mapped_column(Text)
+    purpose: Mapped[str] = mapped_column(String(32), server_default="verify")
+    priority: Mapped[bool] = mapped_column(Boolean, server_default=false())  # fresh and food first (R-CHG)
     dispatched_at: Mapped[datetime] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -97,4 +103,31 @@ class StationDispatchRow(Base):
     __table_args__ = (
         UniqueConstraint("ticket_id", "round", name="uq_station_dispatches_ticket_round"),
         Index("ix_station_dispatches_station", "station"),
+    )
+
+
+class ClaimFilingRow(Base):
+    """The local claims adapter's outbox (SPEC §7, R-CLM): one claim per ticket, and its decision."""
+
+    __tablename__ = "claim_filings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))
+    carrier: Mapped[str] = mapped_column(String(32))
+    waybill: Mapped[str] = mapped_column(String(64))
+    claimant_name: Mapped[str] = mapped_column(String(200))
+    claimant_phone: Mapped[str] = mapped_column(String(32))
+    claimant_role: Mapped[str] = mapped_column(String(16))
+    details: Mapped[dict] = mapped_column(JSON)  # ClaimDetails in JSON mode: decimals as exact strings
+    reason: Mapped[str] = mapped_column(Text)
+    filed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    amount: Mapped[str | None] = mapped_column(String(20), nullable=True)  # Decimal as text: exact on every backend
+    decision_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint("ticket_id", name="uq_claim_filings_ticket"),
+        Index("ix_claim_filings_decided_at", "decided_at"),
     )

@@ -9,7 +9,7 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain.ticket import Action, Customer, Deadline, DispatchOrder, Step, TicketState
+from domain.ticket import Action, DispatchOrder, Step, TicketState
 from store.models import StationDispatchRow, TicketEventRow, TicketRow
 
 
@@ -20,6 +20,7 @@ class TicketFilter:
     station: str | None = None
     opened_from: datetime | None = None
     opened_to: datetime | None = None
+    urgent: bool | None = None
 
 
 class TicketStore:
@@ -76,7 +77,9 @@ class TicketStore:
         query = select(StationDispatchRow).where(StationDispatchRow.station == station)
         if pending_only:
             query = query.where(StationDispatchRow.answered_at.is_(None))
-        rows, total = await self._page(query.order_by(StationDispatchRow.id), limit, offset)
+        # Fresh and food parcels first (R-CHG), then in the order they were sent.
+        order = (StationDispatchRow.priority.desc(), StationDispatchRow.id)
+        rows, total = await self._page(query.order_by(*order), limit, offset)
         return [DispatchOrder.model_validate(r, from_attributes=True) for r in rows], total
 
     async def get(self, ticket_id: str) -> TicketState | None:
@@ -102,6 +105,8 @@ class TicketStore:
             query = query.where(TicketRow.opened_at >= flt.opened_from)
         if flt.opened_to:
             query = query.where(TicketRow.opened_at < flt.opened_to)
+        if flt.urgent is not None:
+            query = query.where(TicketRow.urgent == flt.urgent)
         rows, total = await self._page(query.order_by(TicketRow.opened_at.desc(), TicketRow.id), limit, offset)
         return [_to_state(r, []) for r in rows], total
 
@@ -115,21 +120,16 @@ class TicketStore:
 def _row_values(t: TicketState, seq: int) -> dict:
     return {
         "id": t.ticket_id, "kind": t.kind.value, "carrier": t.carrier, "waybill": t.waybill,
-        "station": t.station, "status": t.status.value, "customer_name": t.customer.name,
-        "customer_phone": t.customer.phone, "customer_role": t.customer.role.value,
-        "description": t.description, "policy_version": t.policy_version, "fingerprint": t.fingerprint,
+        "station": t.station, "status": t.status.value, "urgent": t.urgency.urgent,
+        "customer_name": t.customer.name, "customer_phone": t.customer.phone,
+        "customer_role": t.customer.role.value, "description": t.description,
+        "policy_version": t.policy_version, "fingerprint": t.fingerprint,
         "opened_at": t.opened_at, "closed_at": t.closed_at, "resolution": t.resolution,
         "dispatch_round": t.dispatch_round, "callback_attempts": t.callback_attempts,
         "deadlines": [d.model_dump(mode="json") for d in t.deadlines], "last_seq": seq,
+        "snapshot": t.model_dump(mode="json", exclude={"steps", "breaches"}),
     }
 
 
 def _to_state(row, steps: list[Step]) -> TicketState:
-    return TicketState(
-        ticket_id=row.id, kind=row.kind, carrier=row.carrier, waybill=row.waybill, station=row.station,
-        customer=Customer(name=row.customer_name, phone=row.customer_phone, role=row.customer_role),
-        description=row.description, policy_version=row.policy_version, fingerprint=row.fingerprint,
-        status=row.status, opened_at=row.opened_at, closed_at=row.closed_at, resolution=row.resolution,
-        dispatch_round=row.dispatch_round, callback_attempts=row.callback_attempts,
-        deadlines=[Deadline.model_validate(d) for d in row.deadlines], steps=steps,
-    )
+    return TicketState.model_validate({**row.snapshot, "steps": steps})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -77,9 +78,11 @@ def policy() -> Policy:
     return parse_policy((ROOT / "policy" / "default.toml").read_text())
 
 
-def make_opening(policy: Policy, ticket_id: str = "t0000000000000001", station: str = "SH-PD-01") -> TicketOpening:
-    return TicketOpening(
+def make_opening(policy: Policy, ticket_id: str = "t0000000000000001", station: str = "SH-PD-01",
+                 **overrides) -> TicketOpening:
+    fields = dict(
         ticket_id=ticket_id, kind=Kind.INQUIRY, carrier="best", waybill="123456789012", station=station,
         customer=Customer(name="张三", phone="+8613812345678", role=CustomerRole.RECIPIENT),
-        description="where is my parcel", policy=policy, fingerprint="f" * 64,
+        description="where is my parcel", policy=policy, fingerprint="f" * 64, opened_on=date.today(),
     )
+    return TicketOpening(**{**fields, **overrides})

@@ -1,11 +1,13 @@
 """Intake rules: R-WB-1 (waybill format per carrier) and R-REC-1 (complete name and phone)."""
 
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from domain.intake import IntakeError, IntakeRejected, accept_intake, check_waybill, normalise_name, normalise_phone
 from domain.policy import CarrierSpec, parse_policy
+from domain.shipment import ShipmentFacts
 from domain.ticket import CustomerRole, Kind
 
 BEST = CarrierSpec(name="Best Express", waybill=r"^\d{12}$")
@@ -57,15 +59,46 @@ def test_r_rec_1_empty_symbol_or_placeholder_names_are_refused(raw):
     assert err.value.field == "name"
 
 
+TODAY = date(2025, 10, 1)
+
+
+def _intake(kind=Kind.INQUIRY, carrier="best", waybill="123456789012", name="张三", phone="13812345678",
+            shipment=ShipmentFacts(), **kw):
+    return accept_intake(POLICY, kind, carrier, waybill, name, phone, CustomerRole.SENDER, shipment, TODAY, **kw)
+
+
 def test_accept_intake_returns_normalised_waybill_and_customer():
-    waybill, customer = accept_intake(POLICY, Kind.INQUIRY, "best", "123456789012", "张三", "13812345678", CustomerRole.SENDER)
+    waybill, customer = _intake()
     assert waybill == "123456789012"
     assert customer.phone == "+8613812345678" and customer.role == CustomerRole.SENDER
 
 
 def test_accept_intake_reports_every_reason_at_once():
     with pytest.raises(IntakeRejected) as err:
-        accept_intake(POLICY, Kind.LOSS, "nobody", "1", "*", "1", CustomerRole.SENDER)
-    assert [e.field for e in err.value.errors] == ["kind", "carrier", "name", "phone"]
-    assert "not handled yet" in err.value.errors[0].message
-    assert "unknown carrier 'nobody'" in err.value.errors[1].message
+        _intake(kind=Kind.DAMAGE, carrier="nobody", name="*", phone="1")
+    assert [e.field for e in err.value.errors] == ["carrier", "shipment.signing", "name", "phone"]
+    assert "unknown carrier 'nobody'" in err.value.errors[0].message
+
+
+def test_r_wb_1_without_a_waybill_no_shipment_ticket_opens_but_a_consult_does():
+    with pytest.raises(IntakeRejected) as err:
+        _intake(kind=Kind.LOSS, waybill=None)
+    assert err.value.errors[0].field == "waybill"
+    assert _intake(kind=Kind.CONSULT, waybill=None, has_answer=True)[0] is None
+    assert _intake(kind=Kind.SERVICE, waybill="")[0] is None
+
+
+def test_r_wb_2_a_parcel_shipped_more_than_a_year_ago_is_refused_with_the_reason():
+    with pytest.raises(IntakeRejected) as err:
+        _intake(shipment=ShipmentFacts(ship_date=date(2024, 9, 30)))
+    assert err.value.errors[0].field == "shipment.ship_date"
+    assert "valid for 1 year" in err.value.errors[0].message
+    assert _intake(shipment=ShipmentFacts(ship_date=date(2024, 10, 1)))[0] == "123456789012"
+
+
+def test_kind_specific_facts_are_required():
+    for kind, field, kw in [(Kind.CHANGE, "change", {}), (Kind.CONSULT, "consult_answer", {}),
+                            (Kind.SHORTAGE, "shipment.signing", {})]:
+        with pytest.raises(IntakeRejected) as err:
+            _intake(kind=kind, **kw)
+        assert [e.field for e in err.value.errors] == [field]

@@ -32,6 +32,7 @@ hours = { daily = ["00:00-24:00"] }
 reply_promise = "60 seconds"
 coordination_deadline = "4 working seconds on always"
 callback_retry = "60 seconds"
+loss_confirmation = "5 seconds"
 
 [carriers.best]
 name = "Best Express"

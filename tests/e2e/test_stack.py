@@ -8,6 +8,7 @@ import os
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -134,7 +135,7 @@ async def test_inquiry_over_http_from_open_to_closed(sqlite_stack):
         final = await until(http, tid, lambda v: v["status"] == "closed")
         assert final["resolution"] == "resolved" and final["source"] == "workflow"
         actions = [s["action"] for s in final["steps"]]
-        assert actions[:3] == ["opened", "dispatched", "deadline_breached"]
+        assert actions[:5] == ["opened", "status_checked", "customer_told", "dispatched", "deadline_breached"]
         assert actions[-1] == "closed" and actions.count("dispatched") == 2 and actions.count("opened") == 1
         assert ["callback_unreachable", "clock_paused", "clock_resumed"] == [
             a for a in actions if a in ("callback_unreachable", "clock_paused", "clock_resumed")]
@@ -151,8 +152,13 @@ async def test_inquiry_over_http_from_open_to_closed(sqlite_stack):
 
     # Ops: the search attributes and summary are on the workflow, with no name or phone.
     client = await Client.connect(stack.temporal_address, data_converter=pydantic_data_converter)
-    found = [w async for w in client.list_workflows(f"Station = '{station}' AND TicketStatus = 'closed'")]
-    assert [w.id for w in found] == [f"ticket-{tid}"]
+    query = f"Station = '{station}' AND TicketStatus = 'closed'"
+    for _ in range(100):  # visibility is eventually consistent
+        found = [w.id async for w in client.list_workflows(query)]
+        if found:
+            break
+        await asyncio.sleep(0.1)
+    assert found == [f"ticket-{tid}"]
     desc = await client.get_workflow_handle(f"ticket-{tid}").describe()
     sa = desc.typed_search_attributes
     assert (sa.get(TICKET_KIND), sa.get(CARRIER), sa.get(STATION), sa.get(TICKET_STATUS)) == ("inquiry", "best", station, "closed")
@@ -188,7 +194,61 @@ async def test_restart_resumes_a_waiting_ticket_and_fires_timers_that_fell_due(p
         await http.post(f"/v1/tickets/{tid}/callbacks", json={"outcome": "resolved"})
         final = await until(http, tid, lambda v: v["status"] == "closed")
     assert [s["action"] for s in final["steps"]] == [
-        "opened", "dispatched", "deadline_breached", "station_replied", "closed"]
+        "opened", "status_checked", "customer_told", "dispatched", "deadline_breached", "station_replied", "closed"]
     client = await Client.connect(stack.temporal_address, data_converter=pydantic_data_converter)
     await _save_and_replay(client, tid, "inquiry_restarted_while_waiting")
+    assert stack.stop() == 0
+
+
+async def test_loss_over_http_from_open_to_claim_paid(sqlite_stack):
+    """R-LOSS-1, R-LOSS-2, R-LOSS-5, R-CLK-5, SPEC §7 through the API, with a seconds-long loss confirmation."""
+    stack = sqlite_stack
+    stack.start()
+    station = "E2E-LOSS"
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    async with httpx.AsyncClient(base_url=stack.api, timeout=30) as http:
+        body = ticket_body(station, kind="loss", description="parcel never arrived",
+                           shipment={"ship_date": (today - timedelta(days=3)).isoformat(),
+                                     "origin_province": "zhejiang", "destination_province": "sichuan"},
+                           claim_details={"contents": "two books", "declared_value": "120.00"})
+        opened = await http.post("/v1/tickets", json=body)
+        assert opened.status_code == 201, opened.text
+        tid = opened.json()["ticket_id"]
+        view = await until(http, tid, lambda v: v["status"] == "awaiting_station")
+        assert view["deadlines"][0]["kind"] == "loss_confirmation"
+
+        # Nobody finds it: the loss is confirmed, the origin station declares it, details are asked for.
+        view = await until(http, tid, lambda v: v["status"] == "awaiting_claim_details", timeout=60)
+        actions = [s["action"] for s in view["steps"]]
+        assert "loss_confirmed" in actions
+        asked = next(s for s in view["steps"] if s["action"] == "claim_details_requested")
+        assert asked["data"]["missing"] == "packaging, freight, insured"
+        purposes = [d["purpose"] for d in
+                    (await http.get(f"/v1/stations/{station}/dispatches")).json()["items"]]
+        assert purposes == ["verify", "declare_loss"]
+
+        bad = await http.patch(f"/v1/tickets/{tid}", json={"phone": "138****0000"})
+        assert bad.status_code == 422
+        patched = await http.patch(f"/v1/tickets/{tid}", json={
+            "claim_details": {"packaging": "envelope", "freight": "12.00", "insured": False}})
+        assert patched.status_code == 200 and patched.json()["claim_details"]["packaging"] == "envelope"
+        await until(http, tid, lambda v: v["status"] == "awaiting_claim")
+        claim = (await http.get(f"/v1/claims/{tid}")).json()
+        assert claim["details"]["contents"] == "two books" and claim["decided_at"] is None
+        late = await http.patch(f"/v1/tickets/{tid}", json={"claim_details": {"freight": "1.00"}})
+        assert late.status_code == 409 and "already filed" in late.json()["detail"]
+
+        wrong = await http.post(f"/v1/tickets/{tid}/claim-decisions", json={"outcome": "paid"})
+        assert wrong.status_code == 422  # a paid claim needs its amount
+        paid = await http.post(f"/v1/tickets/{tid}/claim-decisions", json={"outcome": "paid", "amount": "132.00"})
+        assert paid.status_code == 202
+        final = await until(http, tid, lambda v: v["status"] == "closed")
+        assert final["resolution"] == "claim_paid" and final["claim_decision"]["amount"] == "132.00"
+        assert (await http.get(f"/v1/claims/{tid}")).json()["outcome"] == "paid"
+        status = await http.post("/v1/shipments/status-check", json={
+            "ship_date": (today - timedelta(days=6)).isoformat(), "origin_province": "zhejiang",
+            "destination_province": "sichuan"})
+        assert status.json()["answer"] == "may_be_late" and status.json()["transit_days"] == [3, 4]
+    client = await Client.connect(stack.temporal_address, data_converter=pydantic_data_converter)
+    await _save_and_replay(client, tid, "loss_over_http_claim_paid")
     assert stack.stop() == 0

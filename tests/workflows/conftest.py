@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
+from datetime import timedelta
 import uuid
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,11 +16,13 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from activities.adapters.claims import OutboxClaimsGateway
 from activities.adapters.station import OutboxStationGateway
 from activities.calendar import HolidaySource
 from domain.policy import Policy, parse_policy
 from store.db import create_engine_for
 from store.migrate import upgrade
+from store.claims import ClaimStore
 from store.repository import TicketStore
 from domain.ticket import workflow_id
 from tests.conftest import ROOT, make_opening
@@ -72,7 +76,9 @@ async def ticket_store(tmp_path):
 @asynccontextmanager
 async def running_worker(env: WorkflowEnvironment, store: TicketStore, holidays: HolidaySource):
     queue = f"tickets-{uuid.uuid4().hex[:8]}"
-    async with build_worker(env.client, queue, store, OutboxStationGateway(store), holidays):
+    claim_store = ClaimStore(store.engine)
+    async with build_worker(env.client, queue, store, OutboxStationGateway(store), holidays,
+                            OutboxClaimsGateway(claim_store), claim_store):
         yield queue
 
 
@@ -88,8 +94,9 @@ async def open_ticket(policy):
     ticket with no worker left never holds back the shared server's time skipping."""
     handles: list[WorkflowHandle] = []
 
-    async def open_(env: WorkflowEnvironment, queue: str, ticket_policy: Policy | None = None) -> WorkflowHandle:
-        opening = make_opening(ticket_policy or policy, ticket_id=uuid.uuid4().hex[:16])
+    async def open_(env: WorkflowEnvironment, queue: str, ticket_policy: Policy | None = None,
+                    **overrides) -> WorkflowHandle:
+        opening = make_opening(ticket_policy or policy, ticket_id=uuid.uuid4().hex[:16], **overrides)
         handle = await env.client.start_workflow(
             TicketWorkflow.run, opening, id=workflow_id(opening.ticket_id), task_queue=queue
         )
@@ -118,3 +125,23 @@ async def settle_and_terminate(handle: WorkflowHandle, reason: str) -> None:
         await handle.terminate(reason)
     except RPCError:
         pass  # closed meanwhile
+
+
+HISTORIES = ROOT / "tests" / "histories"
+
+
+async def until(env: WorkflowEnvironment, handle: WorkflowHandle, predicate, step=timedelta(seconds=1), limit=300):
+    """Let (skipped) time pass until the ticket satisfies `predicate`; its view is returned."""
+    view = None
+    for _ in range(limit):
+        view = await handle.query(TicketWorkflow.view)
+        if predicate(view):
+            return view
+        await env.sleep(step)
+    raise AssertionError(f"never reached; last: {view.status} {[s.action.value for s in view.steps]}")
+
+
+async def keep_history(handle: WorkflowHandle, name: str) -> None:
+    """With PARCELCARE_SAVE_HISTORIES=1, keep this closed ticket's history for the replay tests."""
+    if os.environ.get("PARCELCARE_SAVE_HISTORIES") == "1":
+        (HISTORIES / f"{name}.json").write_text((await handle.fetch_history()).to_json())

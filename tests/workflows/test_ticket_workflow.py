@@ -76,7 +76,7 @@ async def test_r_clk_4_and_r_clk_1_both_deadlines_expire_then_the_ticket_closes(
     await handle.signal(TicketWorkflow.callback_done, CallbackReport(outcome=CallbackOutcome.RESOLVED, note="told"))
     final = await handle.result()
     assert final.status == Status.CLOSED and final.resolution == "resolved"
-    assert _actions(final) == ["opened", "dispatched", "deadline_breached", "station_replied",
+    assert _actions(final) == ["opened", "status_checked", "customer_told", "dispatched", "deadline_breached", "station_replied",
                                "deadline_breached", "closed"]
     recorded = await ticket_store.get(final.ticket_id)  # the record agrees with the workflow
     assert recorded.status == Status.CLOSED
@@ -115,7 +115,7 @@ async def test_r_inq_4_dispute_goes_back_to_the_station_and_unreachable_retries(
     await handle.signal(TicketWorkflow.callback_done, CallbackReport(outcome=CallbackOutcome.RESOLVED, agent="a17"))
     final = await handle.result()
     assert final.callback_attempts == 3 and final.breaches == []
-    assert _actions(final) == ["opened", "dispatched", "station_replied", "callback_disputed", "dispatched",
+    assert _actions(final) == ["opened", "status_checked", "customer_told", "dispatched", "station_replied", "callback_disputed", "dispatched",
                                "station_replied", "callback_unreachable", "clock_paused", "clock_resumed", "closed"]
     assert final.steps[-1].data == {"outcome": "resolved", "agent": "a17"}
     await _replays(handle)
@@ -153,6 +153,6 @@ async def test_a_ticket_continued_as_new_resumes_where_it_was(
                                               task_queue=worker)
     await resumed.signal(TicketWorkflow.callback_done, CallbackReport(outcome=CallbackOutcome.RESOLVED))
     final = await resumed.result()
-    assert _actions(final) == ["opened", "dispatched", "station_replied", "closed"]  # no second "opened"
+    assert _actions(final) == ["opened", "status_checked", "customer_told", "dispatched", "station_replied", "closed"]  # no second "opened"
     assert final.deadlines[:2] == carried.deadlines[:1] + [final.deadlines[1]]
     assert final.deadlines[1].met_at is not None

@@ -1,11 +1,11 @@
 """The inquiry flow's decisions (R-INQ-4) and the ticket state's bookkeeping (R-REC-1)."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from domain.inquiry import NextStep, after_callback, refusal
+from domain.flow import NextStep, after_callback, refusal
 from domain.policy import Duration, parse_policy
 from domain.ticket import (
     Action,
@@ -32,7 +32,13 @@ from domain.ticket import (
     ],
 )
 def test_r_inq_4_callback_outcome_decides_the_next_step(outcome, step):
-    assert after_callback(outcome) is step
+    assert after_callback(Kind.INQUIRY, outcome) is step
+
+
+def test_r_inq_5_a_delay_needing_compensation_goes_to_claims_other_kinds_do_not():
+    assert after_callback(Kind.DELAY, CallbackOutcome.RESOLVED, compensation_needed=True) is NextStep.CLAIM
+    assert after_callback(Kind.DELAY, CallbackOutcome.RESOLVED) is NextStep.CLOSE
+    assert after_callback(Kind.INQUIRY, CallbackOutcome.RESOLVED, compensation_needed=True) is NextStep.CLOSE
 
 
 def test_closed_ticket_refuses_every_message():
@@ -44,7 +50,7 @@ def test_a_ticket_takes_only_the_message_it_waits_for():
     assert refusal(Status.AWAITING_STATION, "station_reply") is None
     assert refusal(Status.AWAITING_CALLBACK, "callback") is None
     assert "waiting for a station reply, not a callback" in refusal(Status.AWAITING_STATION, "callback")
-    assert "not yet waiting" in refusal(Status.OPEN, "station_reply")
+    assert "open and not waiting" in refusal(Status.OPEN, "station_reply")
     assert refusal(Status.AWAITING_CALLBACK, "customer_contact") is not None
 
 
@@ -74,7 +80,7 @@ def _state() -> TicketState:
     opening = TicketOpening(
         ticket_id="t1", kind=Kind.INQUIRY, carrier="best", waybill="123456789012", station="S1",
         customer=Customer(name="张三", phone="+8613812345678", role=CustomerRole.RECIPIENT),
-        description="where", policy=policy, fingerprint="f",
+        description="where", policy=policy, fingerprint="f", opened_on=date(2025, 1, 1),
     )
     return TicketState.from_opening(opening, datetime(2025, 1, 1, tzinfo=UTC))
 
