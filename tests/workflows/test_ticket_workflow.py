@@ -19,7 +19,7 @@ from domain.ticket import (
     workflow_id,
 )
 from tests.conftest import make_opening
-from tests.workflows.conftest import settle_and_terminate
+from tests.workflows.conftest import settle_and_terminate, until
 from workflows.ticket import TicketWorkflow
 
 
@@ -27,14 +27,6 @@ async def _view(handle) -> TicketState:
     return await handle.query(TicketWorkflow.view)
 
 
-async def _until(env, handle, predicate, step=timedelta(minutes=1), limit=200) -> TicketState:
-    """Let (skipped) time pass until the ticket satisfies `predicate`."""
-    for _ in range(limit):
-        view = await _view(handle)
-        if predicate(view):
-            return view
-        await env.sleep(step)
-    raise AssertionError(f"ticket never reached the expected state; last: {view.status} {view.steps[-1].action}")
 
 
 def _actions(view: TicketState) -> list[str]:
@@ -51,7 +43,7 @@ async def test_r_clk_4_and_r_clk_1_both_deadlines_expire_then_the_ticket_closes(
 ):
     env = time_skipping_env
     handle = await open_ticket(env, worker, weekly_policy)
-    view = await _until(env, handle, lambda v: v.status == Status.AWAITING_STATION)
+    view = await until(env, handle, lambda v: v.status == Status.AWAITING_STATION)
     coordination = view.deadlines[0]
     # R-CLK-4: 20 working hours on R-CAL-1, computed from the dispatch instant.
     assert coordination.kind == DeadlineKind.COORDINATION and coordination.rule == "R-CLK-4"
@@ -64,7 +56,7 @@ async def test_r_clk_4_and_r_clk_1_both_deadlines_expire_then_the_ticket_closes(
     assert view.status == Status.AWAITING_STATION  # a breach is recorded; the ticket is not dropped (R-REC-2)
 
     await handle.signal(TicketWorkflow.station_replied, StationReply(station="SH-PD-01", finding="at the station"))
-    view = await _until(env, handle, lambda v: v.status == Status.AWAITING_CALLBACK, step=timedelta(seconds=1))
+    view = await until(env, handle, lambda v: v.status == Status.AWAITING_CALLBACK, step=timedelta(seconds=1))
     reply = view.deadlines[1]
     assert reply.kind == DeadlineKind.REPLY and reply.due_at - reply.started_at == timedelta(hours=2)  # R-CLK-1
 
@@ -90,12 +82,12 @@ async def test_r_inq_4_dispute_goes_back_to_the_station_and_unreachable_retries(
 ):
     env = time_skipping_env
     handle = await open_ticket(env, worker, weekly_policy)
-    await _until(env, handle, lambda v: v.status == Status.AWAITING_STATION, step=timedelta(seconds=1))
+    await until(env, handle, lambda v: v.status == Status.AWAITING_STATION, step=timedelta(seconds=1))
     await handle.signal(TicketWorkflow.station_replied, StationReply(station="SH-PD-01", finding="delivered"))
-    await _until(env, handle, lambda v: v.status == Status.AWAITING_CALLBACK, step=timedelta(seconds=1))
+    await until(env, handle, lambda v: v.status == Status.AWAITING_CALLBACK, step=timedelta(seconds=1))
 
     await handle.signal(TicketWorkflow.callback_done, CallbackReport(outcome=CallbackOutcome.DISPUTED, note="not received"))
-    view = await _until(env, handle, lambda v: v.dispatch_round == 2 and v.status == Status.AWAITING_STATION,
+    view = await until(env, handle, lambda v: v.dispatch_round == 2 and v.status == Status.AWAITING_STATION,
                         step=timedelta(seconds=1))
     second = view.deadlines[-1]
     assert second.kind == DeadlineKind.COORDINATION and second.round == 2
@@ -103,9 +95,9 @@ async def test_r_inq_4_dispute_goes_back_to_the_station_and_unreachable_retries(
     assert [(d.round, d.answered_at is not None) for d in dispatches] == [(1, True), (2, False)]
 
     await handle.signal(TicketWorkflow.station_replied, StationReply(station="SH-PD-01", finding="found, redelivering"))
-    await _until(env, handle, lambda v: v.status == Status.AWAITING_CALLBACK, step=timedelta(seconds=1))
+    await until(env, handle, lambda v: v.status == Status.AWAITING_CALLBACK, step=timedelta(seconds=1))
     await handle.signal(TicketWorkflow.callback_done, CallbackReport(outcome=CallbackOutcome.UNREACHABLE))
-    view = await _until(env, handle, lambda v: v.steps[-1].action == Action.CLOCK_PAUSED, step=timedelta(seconds=1))
+    view = await until(env, handle, lambda v: v.steps[-1].action == Action.CLOCK_PAUSED, step=timedelta(seconds=1))
     assert view.status == Status.AWAITING_CUSTOMER
     assert view.steps[-2].action == Action.CALLBACK_UNREACHABLE
     promise = view.deadlines[-1]
@@ -126,10 +118,10 @@ async def test_messages_the_ticket_is_not_waiting_for_are_recorded_and_ignored(
 ):
     env = time_skipping_env
     handle = await open_ticket(env, worker, weekly_policy)
-    await _until(env, handle, lambda v: v.status == Status.AWAITING_STATION, step=timedelta(seconds=1))
+    await until(env, handle, lambda v: v.status == Status.AWAITING_STATION, step=timedelta(seconds=1))
     await handle.signal(TicketWorkflow.callback_done, CallbackReport(outcome=CallbackOutcome.RESOLVED))
     await handle.signal(TicketWorkflow.station_replied, StationReply(station="ELSEWHERE", finding="?"))
-    view = await _until(env, handle, lambda v: len(v.steps) >= 4, step=timedelta(seconds=1))
+    view = await until(env, handle, lambda v: len(v.steps) >= 4, step=timedelta(seconds=1))
     ignored = [s for s in view.steps if s.action == Action.MESSAGE_IGNORED]
     assert [s.data["message"] for s in ignored] == ["callback", "station_reply"]
     assert "waiting for a station reply" in ignored[0].note and "ELSEWHERE" in ignored[1].note
@@ -141,9 +133,9 @@ async def test_a_ticket_continued_as_new_resumes_where_it_was(
 ):
     env = time_skipping_env
     first = await open_ticket(env, worker, weekly_policy)
-    await _until(env, first, lambda v: v.status == Status.AWAITING_STATION, step=timedelta(seconds=1))
+    await until(env, first, lambda v: v.status == Status.AWAITING_STATION, step=timedelta(seconds=1))
     await first.signal(TicketWorkflow.station_replied, StationReply(station="SH-PD-01", finding="here"))
-    carried = await _until(env, first, lambda v: v.status == Status.AWAITING_CALLBACK, step=timedelta(seconds=1))
+    carried = await until(env, first, lambda v: v.status == Status.AWAITING_CALLBACK, step=timedelta(seconds=1))
     await settle_and_terminate(first, "handing over to a resumed run")
 
     opening = make_opening(weekly_policy, ticket_id=uuid.uuid4().hex[:16]).model_copy(

@@ -18,22 +18,14 @@ from domain.ticket import (
     DeadlineKind,
     StationReply,
     Status,
-    TicketState,
 )
-from tests.workflows.conftest import running_worker
+from tests.workflows.conftest import running_worker, until
 from workflows.ticket import TicketWorkflow
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 
 
-async def _until(env, handle, predicate, step=timedelta(seconds=1), limit=300) -> TicketState:
-    for _ in range(limit):
-        view = await handle.query(TicketWorkflow.view)
-        if predicate(view):
-            return view
-        await env.sleep(step)
-    raise AssertionError(f"never reached; last: {view.status} {[s.action.value for s in view.steps]}")
 
 
 def _last(action):
@@ -51,21 +43,21 @@ async def test_r_clk_1_paused_reply_promise_fires_later_by_exactly_the_paused_ti
 ):
     env = time_skipping_env
     handle = await open_ticket(env, worker, weekly_policy)
-    await _until(env, handle, lambda v: v.status == Status.AWAITING_STATION)
+    await until(env, handle, lambda v: v.status == Status.AWAITING_STATION)
     await handle.signal(TicketWorkflow.station_replied, StationReply(station="SH-PD-01", finding="on the van"))
-    view = await _until(env, handle, lambda v: v.status == Status.AWAITING_CALLBACK)
+    view = await until(env, handle, lambda v: v.status == Status.AWAITING_CALLBACK)
     original_due = view.deadlines[-1].due_at
 
     await env.sleep(timedelta(minutes=30))
     await handle.signal(TicketWorkflow.callback_done, CallbackReport(outcome=CallbackOutcome.UNREACHABLE))
-    await _until(env, handle, _last(Action.CLOCK_PAUSED))
+    await until(env, handle, _last(Action.CLOCK_PAUSED))
     await env.sleep(timedelta(hours=5))  # past the original due instant: paused, so no breach
     view = await handle.query(TicketWorkflow.view)
     assert view.breaches == [] and view.status == Status.AWAITING_CUSTOMER
     assert Action.CALLBACK_ATTEMPT_DUE in [s.action for s in view.steps]  # the agent is reminded (R-INQ-4)
 
     await handle.signal(TicketWorkflow.customer_contacted, CustomerContact(note="customer called in"))
-    view = await _until(env, handle, _last(Action.CLOCK_RESUMED))
+    view = await until(env, handle, _last(Action.CLOCK_RESUMED))
     promise = view.deadlines[-1]
     pause = promise.pauses[0]
     assert promise.due_at == original_due + (pause.resumed_at - pause.at)
@@ -102,7 +94,7 @@ async def test_r_clk_4_coordination_deadline_opened_on_national_day_eve_fires_on
     async with running_worker(env, ticket_store, holidays) as queue:
         await _travel_to(env, eve)
         handle = await open_ticket(env, queue)
-        view = await _until(env, handle, lambda v: v.status == Status.AWAITING_STATION)
+        view = await until(env, handle, lambda v: v.status == Status.AWAITING_STATION)
         deadline = view.deadlines[0]
         late_by = deadline.started_at - eve  # the workflow started a moment after 10:00
         assert timedelta(0) <= late_by < timedelta(minutes=1)
@@ -121,7 +113,7 @@ async def test_r_clk_4_coordination_deadline_opened_on_national_day_eve_fires_on
         assert [(b.kind, b.at) for b in view.breaches] == [(DeadlineKind.COORDINATION, deadline.due_at)]
 
         await handle.signal(TicketWorkflow.station_replied, StationReply(station="SH-PD-01", finding="found"))
-        await _until(env, handle, lambda v: v.status == Status.AWAITING_CALLBACK)
+        await until(env, handle, lambda v: v.status == Status.AWAITING_CALLBACK)
         await handle.signal(TicketWorkflow.callback_done, CallbackReport(outcome=CallbackOutcome.RESOLVED))
         final = await handle.result()
         assert final.deadlines[0].due_at == deadline.due_at
@@ -141,7 +133,7 @@ async def test_r_cal_1_a_year_nobody_knows_falls_back_to_the_weekly_pattern_visi
     caplog.set_level(logging.WARNING)
     async with running_worker(env, ticket_store, HolidaySource(None)) as queue:
         handle = await open_ticket(env, queue)
-        view = await _until(env, handle, lambda v: v.status == Status.AWAITING_STATION)
+        view = await until(env, handle, lambda v: v.status == Status.AWAITING_STATION)
     fallback = [s for s in view.steps if s.action == Action.CALENDAR_FALLBACK]
     assert len(fallback) == 1 and str(unknown) in fallback[0].data["years"]
     assert "weekly pattern" in fallback[0].note
