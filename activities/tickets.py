@@ -6,8 +6,10 @@ these functions carry the result to the database and the outside world.
 
 from __future__ import annotations
 
+import httpx
 from pydantic import BaseModel
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from datetime import datetime
 
@@ -50,8 +52,15 @@ class TicketActivities:
 
     @activity.defn
     async def file_claim(self, filing: ClaimFiling) -> None:
-        """SPEC §7: the claim reaches the claims team once, however often this is retried."""
-        await self._claims.file(filing)
+        """SPEC §7: the claim reaches the claims team once, however often this is retried. A refusal
+        that retrying cannot change (4xx but timeout or rate limit) fails for ops to see, not forever."""
+        try:
+            await self._claims.file(filing)
+        except httpx.HTTPStatusError as exc:
+            code = exc.response.status_code
+            if 400 <= code < 500 and code not in (408, 429):
+                raise ApplicationError(f"claims system refused the claim: HTTP {code}", non_retryable=True) from exc
+            raise
 
     @activity.defn
     async def record_claim_decision(self, record: ClaimDecisionRecord) -> None:

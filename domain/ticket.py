@@ -55,6 +55,7 @@ class StationReply(BaseModel):
     station: str
     finding: str = Field(min_length=1, max_length=4000)
     parcel_status: ParcelStatus | None = None
+    station_suspended: bool = False  # the station is suspended (停业): R-LOSS-1 brings in the network manager
 
 
 class CallbackOutcome(StrEnum):
@@ -363,6 +364,7 @@ class DispatchPurpose(StrEnum):
     DECLARE_LOSS = "declare_loss"  # the origin station declares the loss in the system (R-LOSS-2)
     ARRANGE_CHANGE = "arrange_change"  # redirect, return or change data as agreed (R-CHG)
     STATION_HEAD = "station_head"  # the station's head answers a service complaint (R-SVC)
+    NETWORK_MANAGER = "network_manager"  # the area's network manager checks the station, helps locate (R-LOSS-1)
 
 
 class DispatchOrder(BaseModel):

@@ -120,10 +120,10 @@ class TicketBase:
         return [d for d in latest if d.met_at is None and d.breached_at is None and not d.paused]
 
     async def _wait_for(self, arrived, watch: tuple[DeadlineKind, ...], waiting_for: str,
-                        until: DeadlineKind | None = None) -> Deadline | None:
-        """Wait until `arrived()`. A watched promise that passes first is recorded as breached and the
-        wait goes on (R-REC-2: no ticket is dropped); the `until` timer passing ends the wait and is
-        returned. None means the awaited message arrived."""
+                        until: DeadlineKind | None = None, on_breach=None) -> Deadline | None:
+        """Wait until `arrived()`. A watched promise that passes first is recorded as breached (and
+        `on_breach` told) and the wait goes on (R-REC-2: no ticket is dropped); the `until` timer
+        passing ends the wait and is returned. None means the awaited message arrived."""
         while not arrived():
             running = self._running(watch + ((until,) if until else ()))
             if not running:
@@ -149,6 +149,8 @@ class TicketBase:
                 nearest.breached_at = nearest.due_at
                 await self._step(Action.DEADLINE_BREACHED, f"{nearest.rule} {nearest.kind.value} deadline passed",
                                  deadline=nearest.kind.value, rule=nearest.rule, due_at=nearest.due_at.isoformat())
+                if on_breach is not None:
+                    await on_breach(nearest)
         return None
 
     # --- stations -----------------------------------------------------------

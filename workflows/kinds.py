@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
         CustomerRole,
         DeadlineKind,
         DispatchPurpose,
+        Kind,
         OfferAnswer,
         PenaltyDecision,
         ReviewResult,
@@ -68,10 +69,12 @@ class KindFlows(TicketBase):
         await self._close("not_accepted", acceptance.reason, rule=acceptance.rule)
 
     async def await_station(self, waiting_for: str, until: DeadlineKind | None = None):
-        """Wait for the station under the coordination deadline; returns its reply, or the `until` timer."""
+        """Wait for the station under the coordination deadline; returns its reply, or the `until` timer.
+        On a loss, a station that lets the deadline pass brings in the network manager (R-LOSS-1)."""
         t = self._ticket
+        on_breach = self.station_silent if t.kind == Kind.LOSS else None
         fell_due = await self._wait_for(self._arrived("station_reply"), (DeadlineKind.COORDINATION,),
-                                        waiting_for, until=until)
+                                        waiting_for, until=until, on_breach=on_breach)
         if fell_due is not None:
             return fell_due
         reply: StationReply = self._take("station_reply")
@@ -97,15 +100,29 @@ class KindFlows(TicketBase):
         while True:
             outcome = await self.await_station("the station's search for the parcel",
                                                until=DeadlineKind.LOSS_CONFIRMATION)
-            if isinstance(outcome, StationReply):
-                if parcel_found(outcome.parcel_status):  # R-LOSS-3
-                    t.pending(DeadlineKind.LOSS_CONFIRMATION).met_at = workflow.now()
-                    await self._step(Action.CUSTOMER_TOLD, f"parcel found: {outcome.finding}")
-                    await self._close("found", outcome.finding)
-                    return
-                continue  # not found yet: the search goes on until the loss is confirmed
-            await self.confirm_loss()
+            if not isinstance(outcome, StationReply):
+                await self.confirm_loss()
+                return
+            if parcel_found(outcome.parcel_status):  # R-LOSS-3
+                t.pending(DeadlineKind.LOSS_CONFIRMATION).met_at = workflow.now()
+                await self._step(Action.CUSTOMER_TOLD, f"parcel found: {outcome.finding}")
+                await self._close("found", outcome.finding)
+                return
+            if outcome.station_suspended:
+                await self.ask_network_manager("the station is suspended")
+            # Not found yet: the search goes on until the loss is confirmed.
+
+    async def station_silent(self, deadline) -> None:
+        if deadline.kind == DeadlineKind.COORDINATION:
+            await self.ask_network_manager("the station did not answer by the coordination deadline")
+
+    async def ask_network_manager(self, why: str) -> None:
+        """R-LOSS-1: the network manager checks the station and helps locate the parcel (once a ticket)."""
+        t = self._ticket
+        if any(s.data.get("purpose") == DispatchPurpose.NETWORK_MANAGER for s in t.steps):
             return
+        await self._step(Action.CUSTOMER_TOLD, f"network manager asked to assist: {why}", rule="R-LOSS-1")
+        await self.dispatch(DispatchPurpose.NETWORK_MANAGER)
 
     async def confirm_loss(self) -> None:
         """R-LOSS-2: 7 days without result confirm the loss; R-LOSS-5: to claims."""

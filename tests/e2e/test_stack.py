@@ -225,7 +225,7 @@ async def test_loss_over_http_from_open_to_claim_paid(sqlite_stack):
         assert asked["data"]["missing"] == "packaging, freight, insured"
         purposes = [d["purpose"] for d in
                     (await http.get(f"/v1/stations/{station}/dispatches")).json()["items"]]
-        assert purposes == ["verify", "declare_loss"]
+        assert purposes == ["verify", "network_manager", "declare_loss"]  # silent station: R-LOSS-1
 
         bad = await http.patch(f"/v1/tickets/{tid}", json={"phone": "138****0000"})
         assert bad.status_code == 422

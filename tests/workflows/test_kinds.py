@@ -298,3 +298,21 @@ async def test_r_inq_1_a_front_desk_answer_the_customer_accepts_closes_the_ticke
     final = await handle.result()
     assert final.resolution == "answered_at_front_desk" and final.dispatch_round == 0
     assert final.steps[1].action == Action.STATUS_CHECKED and final.steps[1].data["answer"] == "signed"
+
+
+async def test_r_loss_1_a_silent_or_suspended_station_brings_in_the_network_manager_once(
+    time_skipping_env, worker, weekly_policy, open_ticket, ticket_store
+):
+    env = time_skipping_env
+    handle = await open_ticket(env, worker, weekly_policy, kind=Kind.LOSS)
+    await until(env, handle, _status(Status.AWAITING_STATION))
+    await env.sleep(timedelta(days=3))  # past the coordination deadline (R-CLK-4): the station is silent
+    view = await until(env, handle, lambda v: v.dispatch_round == 2)
+    assert [b.kind for b in view.breaches] == [DeadlineKind.COORDINATION, ]
+    await handle.signal(TicketWorkflow.station_replied,
+                        StationReply(station="SH-PD-01", finding="station closed", station_suspended=True,
+                                     parcel_status=ParcelStatus.NOT_FOUND))
+    await until(env, handle, lambda v: v.steps[-1].action == Action.STATION_REPLIED)
+    dispatches, _ = await ticket_store.dispatches("SH-PD-01", pending_only=False, limit=10, offset=0)
+    mine = [d.purpose for d in dispatches if d.ticket_id == view.ticket_id]
+    assert mine == [DispatchPurpose.VERIFY, DispatchPurpose.NETWORK_MANAGER]  # asked once, not again
