@@ -32,6 +32,23 @@ class Settings(BaseSettings):
     station_gateway_url: str | None = None  # base URL of the station system, for "http"
     claims_gateway: Literal["outbox", "http"] = "outbox"
     claims_gateway_url: str | None = None  # base URL of the claims system, for "http"
+    # SMS (issue 5): "local" writes to the outbox only; "aliyun" and "tencent" send through the
+    # providers' official SDKs. Secrets come from the environment, never from the repository.
+    sms_driver: Literal["local", "aliyun", "tencent"] = "local"
+    # Our template names (policy) -> the provider's approved template code / id.
+    sms_templates: dict[str, str] = {}
+    sms_sign_name: str = ""
+    aliyun_access_key_id: str = ""
+    aliyun_access_key_secret: str = ""
+    aliyun_endpoint: str = "dysmsapi.aliyuncs.com"  # host; tests point it at a local fake
+    aliyun_protocol: Literal["https", "http"] = "https"
+    tencent_secret_id: str = ""
+    tencent_secret_key: str = ""
+    tencent_endpoint: str = "sms.tencentcloudapi.com"
+    tencent_protocol: Literal["https", "http"] = "https"
+    tencent_region: str = "ap-guangzhou"
+    tencent_sdk_app_id: str = ""
+    sms_timeout_seconds: float = 10.0
     api_host: str = "127.0.0.1"
     api_port: int = 8000
 

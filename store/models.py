@@ -131,3 +131,31 @@ class ClaimFilingRow(Base):
         UniqueConstraint("ticket_id", name="uq_claim_filings_ticket"),
         Index("ix_claim_filings_decided_at", "decided_at"),
     )
+
+
+class SmsMessageRow(Base):
+    """Every SMS of every ticket, reserved by key before any provider is called (R-ESC-5)."""
+
+    __tablename__ = "sms_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    ticket_id: Mapped[str] = mapped_column(String(32))
+    purpose: Mapped[str] = mapped_column(String(64))  # e.g. "ems tier 2", "customer accepted"
+    role: Mapped[str] = mapped_column(String(40))
+    phone: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    template: Mapped[str] = mapped_column(String(64))
+    params: Mapped[dict] = mapped_column(JSON)
+    text: Mapped[str] = mapped_column(Text)
+    driver: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    provider_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_sms_messages_ticket", "ticket_id"),
+        Index("ix_sms_messages_provider_id", "provider_id"),
+    )

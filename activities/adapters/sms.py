@@ -1,0 +1,67 @@
+"""SMS: one Protocol, a local outbox default, and real providers (Aliyun, Tencent) behind it.
+
+Exactly once (R-ESC-5) is kept by the caller (activities/messages.py): every
+message has a deterministic key reserved in the database before any provider
+is called; the key travels as the provider's OutId / SessionContext, so after
+a timeout the driver can ask the provider whether the message went out
+before sending again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from pydantic import BaseModel
+
+
+class OutboundSms(BaseModel):
+    key: str  # deterministic per (ticket, ladder, tier[, recipient]); the provider's OutId / SessionContext
+    phone: str  # E.164, e.g. +8613812345678; never logged in clear
+    template: str  # our template name (policy), mapped to the provider's template code in settings
+    params: dict[str, str]  # template parameters, in the template's order
+    text: str  # the rendered text, for the local outbox and the record
+    requested_at: datetime  # when the workflow asked for it: providers' status queries need the date
+
+
+class SmsState(StrEnum):
+    RESERVED = "reserved"  # key taken, no provider called yet
+    SENDING = "sending"  # a provider call started; it may or may not have gone through
+    SENT = "sent"  # the provider accepted it
+    DELIVERED = "delivered"  # the handset got it (delivery receipt)
+    UNDELIVERED = "undelivered"  # the provider reported failure to deliver
+    FAILED = "failed"  # refused for good (bad template, sign name, blacklisted number, nobody in the role)
+
+
+class SendResult(BaseModel):
+    provider_id: str | None  # Aliyun BizId / Tencent SerialNo
+    state: SmsState  # SENT, or DELIVERED / UNDELIVERED when a status query already knows
+
+
+class Receipt(BaseModel):
+    """A delivery report pushed by a provider, matched to our message by key or provider id."""
+
+    key: str | None
+    provider_id: str | None
+    delivered: bool
+    error: str | None = None
+    at: datetime | None = None
+
+
+class SmsError(Exception):
+    """A provider refused or failed. `retryable` False means retrying cannot fix it."""
+
+    def __init__(self, code: str, message: str, retryable: bool, retry_after: float | None = None) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.retryable = retryable
+        self.retry_after = retry_after  # seconds, for rate limits
+
+
+class SmsGateway(Protocol):
+    async def send(self, sms: OutboundSms) -> SendResult:
+        """Send once; raise SmsError (retryable or not), or a timeout/connection error."""
+
+    async def status(self, sms: OutboundSms) -> SendResult | None:
+        """What the provider knows of the message with this key; None if it never got it."""
