@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from dataclasses import dataclass
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
@@ -14,11 +15,15 @@ from temporalio.worker import Worker
 
 from activities.adapters.station import HttpStationGateway, OutboxStationGateway, StationGateway
 from activities.adapters.claims import ClaimsGateway, claims_gateway
+from activities.adapters.sms import SmsGateway, sms_gateway
 from activities.calendar import ClockActivities, HolidaySource
+from activities.messages import MessageActivities
 from activities.tickets import TicketActivities
 from settings import Settings, connect_temporal, get_settings
 from store.db import create_engine_for
 from store.claims import ClaimStore
+from store.directory import DirectoryStore
+from store.messages import MessageStore
 from store.repository import TicketStore
 from workflows.ticket import SEARCH_ATTRIBUTES, TicketWorkflow
 
@@ -49,18 +54,40 @@ async def register_search_attributes(client: Client) -> None:
                 raise
 
 
-def build_worker(
-    client: Client, task_queue: str, store: TicketStore, stations: StationGateway, holidays: HolidaySource,
-    claims: ClaimsGateway, claim_store: ClaimStore,
-) -> Worker:
-    acts = TicketActivities(store, stations, claims, claim_store)
-    clock = ClockActivities(holidays)
+@dataclass(frozen=True)
+class Shell:
+    """Everything the activities reach outside the workflow: stores and gateways."""
+
+    store: TicketStore
+    stations: StationGateway
+    holidays: HolidaySource
+    claims: ClaimsGateway
+    claim_store: ClaimStore
+    messages: MessageStore
+    directory: DirectoryStore
+    sms: SmsGateway
+    sms_driver: str = "local"
+
+
+def shell_for(settings: Settings, engine) -> Shell:
+    store, claim_store = TicketStore(engine), ClaimStore(engine)
+    return Shell(
+        store=store, stations=station_gateway(settings, store), holidays=HolidaySource(settings.holidays),
+        claims=claims_gateway(settings, claim_store), claim_store=claim_store, messages=MessageStore(engine),
+        directory=DirectoryStore(engine), sms=sms_gateway(settings), sms_driver=settings.sms_driver,
+    )
+
+
+def build_worker(client: Client, task_queue: str, shell: Shell) -> Worker:
+    acts = TicketActivities(shell.store, shell.stations, shell.claims, shell.claim_store)
+    clock = ClockActivities(shell.holidays)
+    messages = MessageActivities(shell.messages, shell.directory, shell.sms, shell.sms_driver)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[TicketWorkflow],
         activities=[acts.record_step, acts.dispatch_to_station, acts.file_claim, acts.record_claim_decision,
-                    clock.compute_deadline, clock.extend_deadline, clock.local_date],
+                    clock.compute_deadline, clock.extend_deadline, clock.local_date, messages.send_message],
     )
 
 
@@ -68,14 +95,11 @@ async def main() -> None:
     settings = get_settings()
     client = await connect_temporal(settings)
     engine = create_engine_for(settings.database_url)
-    store = TicketStore(engine)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    claim_store = ClaimStore(engine)
-    async with build_worker(client, settings.task_queue, store, station_gateway(settings, store),
-                            HolidaySource(settings.holidays), claims_gateway(settings, claim_store), claim_store):
+    async with build_worker(client, settings.task_queue, shell_for(settings, engine)):
         log.info("worker polling task queue %s on %s", settings.task_queue, settings.temporal_address)
         await stop.wait()
     await engine.dispose()

@@ -7,10 +7,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import claims, errors, shipments, stations, tickets
+from api import claims, directory, errors, messages, shipments, stations, tickets
 from settings import Settings, connect_temporal, get_settings
 from store.claims import ClaimStore
+from store.messages import MessageStore
 from store.db import create_engine_for
+from store.directory import DirectoryStore
 from store.repository import TicketStore
 
 
@@ -23,6 +25,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.store = TicketStore(engine)
         app.state.claims = ClaimStore(engine)
+        app.state.directory = DirectoryStore(engine)
+        app.state.messages = MessageStore(engine)
         app.state.temporal = await connect_temporal(settings)
         yield
         await engine.dispose()
@@ -38,6 +42,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(stations.router)
     app.include_router(claims.router)
     app.include_router(shipments.router)
+    app.include_router(messages.router)
+    app.include_router(directory.router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

@@ -10,6 +10,7 @@ from temporalio.client import Client
 from domain.policy import Policy
 from settings import Settings, load_policy
 from store.claims import ClaimStore
+from store.directory import DirectoryStore
 from store.repository import TicketStore
 
 
@@ -29,6 +30,10 @@ def _claims(request: Request) -> ClaimStore:
     return request.app.state.claims
 
 
+def _directory(request: Request) -> DirectoryStore:
+    return request.app.state.directory
+
+
 def _policy(settings: Annotated[Settings, Depends(_settings)]) -> Policy:
     return load_policy(settings.policy)  # the file as it is now: edits reach new tickets
 
@@ -38,3 +43,4 @@ ClientDep = Annotated[Client, Depends(_client)]
 StoreDep = Annotated[TicketStore, Depends(_store)]
 ClaimStoreDep = Annotated[ClaimStore, Depends(_claims)]
 PolicyDep = Annotated[Policy, Depends(_policy)]
+DirectoryStoreDep = Annotated[DirectoryStore, Depends(_directory)]

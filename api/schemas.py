@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Generic, Literal, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from domain.claims import ClaimDetails
-from domain.shipment import InquiryAnswer, ShipmentFacts
+from domain.shipment import InquiryAnswer, ShipmentFacts, province_key
 from domain.ticket import ChangeRequest, CustomerRole, DispatchOrder, Kind, ServiceTarget, Status, TicketState
 
 
@@ -35,6 +35,16 @@ class OpenTicket(BaseModel):
     service_target: ServiceTarget | None = Field(default=None, description="service tickets: whose attitude")
     front_desk_resolved: bool = Field(default=False, description="inquiry/delay: the customer accepted the front desk's answer")
     consult_answer: str | None = Field(default=None, max_length=4000, description="consult: the answer given")
+    station_province: str | None = Field(
+        default=None, examples=["shanghai"],
+        description="the responsible station's province (pinyin), whose CS director and VP the escalation "
+                    "ladder texts (R-ESC); defaults to the shipment's destination province",
+    )
+
+    @field_validator("station_province")
+    @classmethod
+    def _province(cls, v: str | None) -> str | None:
+        return None if v is None else province_key(v)
 
 
 class TicketPatch(BaseModel):

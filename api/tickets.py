@@ -106,6 +106,7 @@ def _validated_opening(body: OpenTicket, policy, idempotency_key: str | None) ->
         shipment=body.shipment, urgency=assess_urgency(body.shipment),  # R-URG-1, whatever the client says
         claim_details=body.claim_details or ClaimDetails(), change=body.change, service_target=body.service_target,
         opened_on=today, front_desk_resolved=body.front_desk_resolved, consult_answer=body.consult_answer,
+        station_province=body.station_province or body.shipment.destination_province,
     )
 
 

@@ -84,6 +84,10 @@ FRONT_DESK_ANSWERS = {
 }
 
 
+# R-INQ-2/3: answers after which the customer is told the parcel may be 1-2 days late.
+DELAY_ANSWERS = frozenset({InquiryAnswer.MAY_BE_LATE, InquiryAnswer.TRANSPORT_ABNORMAL})
+
+
 def parcel_found(status: ParcelStatus | None) -> bool:
     """R-LOSS-3: any whereabouts but "not found" means the parcel was found."""
     return status is not None and status != ParcelStatus.NOT_FOUND

@@ -131,6 +131,58 @@ class Clocks(BaseModel):
         return Duration.parse(v) if isinstance(v, str) else v
 
 
+def _duration(v: object) -> object:
+    return Duration.parse(v) if isinstance(v, str) else v
+
+
+class Tier(BaseModel):
+    """One rung of an escalation ladder (R-ESC, R-CLK-9)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rule: str  # the SPEC rule it serves, e.g. "R-ESC-2"
+    after: Duration  # after the ladder's start (first tier) or the tier before
+    role: str  # who is told, from the directory of roles
+    template: str  # which message
+    channel: Literal["sms"] = "sms"
+    answer_within: Duration | None = None  # the person told owes an answer; its breach is recorded
+
+    @field_validator("after", "answer_within", mode="before")
+    @classmethod
+    def _parse(cls, v: object) -> object:
+        return _duration(v)
+
+
+class Ladder(BaseModel):
+    """Who is told, in order, when a station leaves a dispatch unanswered."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    start: Literal["coordination_deadline", "dispatch"]  # R-ESC-1 starts at the missed deadline; R-CLK-9 at dispatch
+    kinds: list[str] = Field(default_factory=list)  # empty: every kind
+    when: Literal["any", "urgent", "ordinary"] = "any"
+    tiers: list[Tier] = Field(min_length=1)
+
+
+class Notice(BaseModel):
+    """A single message at a step of the flow (the urgent director's SMS, customers' messages)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rule: str
+    role: str  # a directory role, or "customer"
+    template: str
+
+
+class Messaging(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    templates: dict[str, str] = Field(default_factory=dict)  # name -> text with {placeholders}
+    urgent_dispatch: Notice | None = None  # R-URG-2
+    customer: dict[str, Notice] = Field(default_factory=dict)  # flow event -> message to the customer
+
+
 class Policy(BaseModel):
     """One version of the policy, as pinned on a ticket."""
 
@@ -140,6 +192,8 @@ class Policy(BaseModel):
     calendars: dict[str, CalendarSpec]
     clocks: Clocks
     carriers: dict[str, CarrierSpec]
+    ladders: list[Ladder] = Field(default_factory=list)
+    messages: Messaging = Field(default_factory=Messaging)
 
     @model_validator(mode="after")
     def _consistent(self) -> Policy:
@@ -152,6 +206,17 @@ class Policy(BaseModel):
                 raise ValueError(f"clocks.{field} counts on calendar {d.calendar!r}, which is not declared")
         if not self.carriers:
             raise ValueError("at least one [carriers.<code>] table is required")
+        for ladder in self.ladders:
+            for tier in ladder.tiers:
+                for d in (tier.after, tier.answer_within):
+                    if d is not None and d.working and d.calendar not in self.calendars:
+                        raise ValueError(f"ladder {ladder.name}: {tier.rule} counts on undeclared calendar {d.calendar!r}")
+                if tier.template not in self.messages.templates:
+                    raise ValueError(f"ladder {ladder.name}: {tier.rule} uses unknown template {tier.template!r}")
+        notices = list(self.messages.customer.values()) + [n for n in [self.messages.urgent_dispatch] if n]
+        for notice in notices:
+            if notice.template not in self.messages.templates:
+                raise ValueError(f"message {notice.rule} uses unknown template {notice.template!r}")
         return self
 
     def calendar(self, name: str, rules: DayRules | None = None) -> WorkingCalendar:

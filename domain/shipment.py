@@ -54,7 +54,7 @@ PROVINCES: frozenset[str] = frozenset({
 EAST_CHINA_NEXT_DAY = frozenset({"jiangsu", "zhejiang", "shanghai", "anhui"})  # R-TT-1
 
 
-def _province(raw: str) -> str:
+def province_key(raw: str) -> str:
     """The province's key: case and spaces do not matter ("Nei Menggu" is neimenggu)."""
     key = "".join(raw.split()).lower()
     if key not in PROVINCES:
@@ -82,7 +82,7 @@ class ShipmentFacts(BaseModel):
     @field_validator("origin_province", "destination_province")
     @classmethod
     def _known_province(cls, value: str | None) -> str | None:
-        return None if value is None else _province(value)
+        return None if value is None else province_key(value)
 
     @model_validator(mode="after")
     def _signing_needs_signed(self) -> ShipmentFacts:
@@ -93,7 +93,7 @@ class ShipmentFacts(BaseModel):
 
 def transit_days(origin: str, destination: str) -> tuple[int, int]:
     """R-TT-1: (fewest, most) days from origin to destination province."""
-    a, b = _province(origin), _province(destination)
+    a, b = province_key(origin), province_key(destination)
     if a == b or (a in EAST_CHINA_NEXT_DAY and b in EAST_CHINA_NEXT_DAY):
         return (1, 1)
     return (3, 4)

@@ -146,12 +146,14 @@ class DeadlineKind(StrEnum):
     COORDINATION = "coordination"  # R-CLK-4: the station feeds back
     REPLY = "reply"  # R-CLK-1: the customer hears back
     LOSS_CONFIRMATION = "loss_confirmation"  # R-CLK-5: no result by then confirms the loss
+    ESCALATION_ANSWER = "escalation_answer"  # R-ESC-3: the last tier told owes an answer
 
 
 DEADLINE_RULES = {
     DeadlineKind.COORDINATION: "R-CLK-4",
     DeadlineKind.REPLY: "R-CLK-1",
     DeadlineKind.LOSS_CONFIRMATION: "R-CLK-5",
+    DeadlineKind.ESCALATION_ANSWER: "R-ESC-3",
 }
 # Deadlines whose passing is an event of the flow, not a promise broken.
 TIMERS = frozenset({DeadlineKind.LOSS_CONFIRMATION})
@@ -226,6 +228,9 @@ class Action(StrEnum):
     APOLOGISED = "apologised"  # R-SVC
     PENALTY_DECIDED = "penalty_decided"
     AMENDED = "amended"  # PATCH: fields changed by the API client
+    ESCALATED = "escalated"  # a ladder tier's message went out (R-ESC, R-CLK-9)
+    MESSAGE_SENT = "message_sent"  # a notice: urgent dispatch (R-URG-2) or a message to the customer
+    MESSAGE_FAILED = "message_failed"  # nobody in the role, or the provider refused for good: for ops
 
 
 class Step(BaseModel):
@@ -254,6 +259,7 @@ class TicketFacts(BaseModel):
     claim_details: ClaimDetails = Field(default_factory=ClaimDetails)
     change: ChangeRequest | None = None  # change tickets (R-CHG)
     service_target: ServiceTarget | None = None  # service tickets (R-SVC)
+    station_province: str | None = None  # the assisting province: whose directors the ladder texts
 
 
 class TicketOpening(TicketFacts):
@@ -305,11 +311,11 @@ class TicketState(TicketFacts):
         return step
 
     def start_deadline(
-        self, kind: DeadlineKind, round: int, measure: Duration, started_at: datetime, due_at: datetime
+        self, kind: DeadlineKind, round: int, measure: Duration, started_at: datetime, due_at: datetime,
+        rule: str | None = None,
     ) -> Deadline:
-        deadline = Deadline(
-            kind=kind, rule=DEADLINE_RULES[kind], round=round, measure=measure, started_at=started_at, due_at=due_at
-        )
+        deadline = Deadline(kind=kind, rule=rule or DEADLINE_RULES[kind], round=round, measure=measure,
+                            started_at=started_at, due_at=due_at)
         self.deadlines.append(deadline)
         return deadline
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, false, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, false, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -158,4 +158,23 @@ class SmsMessageRow(Base):
     __table_args__ = (
         Index("ix_sms_messages_ticket", "ticket_id"),
         Index("ix_sms_messages_provider_id", "provider_id"),
+    )
+
+
+class DirectoryEntryRow(Base):
+    """Who is who: the person in a role for a scope, whom escalation SMS go to (SPEC §1, §5)."""
+
+    __tablename__ = "directory_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    role: Mapped[str] = mapped_column(String(40))
+    scope: Mapped[str] = mapped_column(String(40))  # a province, "hq", or a desk/carrier code
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str] = mapped_column(String(32))  # E.164
+    active: Mapped[bool] = mapped_column(Boolean, server_default=true())  # removed entries are kept, inactive
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("role", "scope", "phone", name="uq_directory_entries_role_scope_phone"),
+        Index("ix_directory_entries_role_scope", "role", "scope"),
     )

@@ -75,10 +75,10 @@ class TicketBase:
 
     # --- deadlines ----------------------------------------------------------
 
-    async def _due(self, duration: Duration, what: str) -> tuple[datetime, datetime]:
-        """Now and the instant `duration` later, computed once in a local activity kept in history,
-        so a replay, a calendar edit or a library upgrade never moves a running ticket's deadline."""
-        now = workflow.now()
+    async def _due(self, duration: Duration, what: str, start: datetime | None = None) -> tuple[datetime, datetime]:
+        """The start (now by default) and the instant `duration` later, computed once in a local activity
+        kept in history, so a replay, a calendar edit or a library upgrade never moves a deadline set."""
+        now = start or workflow.now()
         due = await workflow.execute_local_activity_method(
             ClockActivities.compute_deadline,
             DeadlineRequest(start=now, duration=duration, calendar=self._policy.calendar_for(duration)),
@@ -176,6 +176,11 @@ class TicketBase:
         )
         await self._step(Action.DISPATCHED, f"dispatched to station {t.station} ({purpose.value})",
                          round=str(t.dispatch_round), purpose=purpose.value, due_at=due.isoformat())
+        self.start_ladders(deadline)
+        urgent = self._policy.messages.urgent_dispatch
+        if t.urgency.urgent and urgent is not None and t.dispatch_round == 1:  # R-URG-2: at dispatch
+            if await self.notify(urgent, f"{t.ticket_id}:urgent-dispatch", "urgent dispatch (R-URG-2)"):
+                await self._step(Action.MESSAGE_SENT, f"{urgent.role} told of the urgent dispatch", rule=urgent.rule)
         return deadline
 
     # --- recording ----------------------------------------------------------

@@ -71,6 +71,8 @@ class Claims(TicketBase):
         await self._step(Action.CLAIM_DECIDED, decision.reason or "", outcome=decision.outcome.value,
                          result_letter_due=letter_due.isoformat(), rule="R-CLK-7", **amount)
         paid = decision.outcome == ClaimOutcome.PAID
+        await self.tell_customer("claim_decided", outcome=f"{decision.amount} yuan paid" if paid else
+                                 f"rejected: {decision.reason}")
         await self._close("claim_paid" if paid else "claim_rejected", decision.reason or "")
 
     async def tell_claim_time_limit(self) -> None:

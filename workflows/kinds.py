@@ -12,6 +12,7 @@ with workflow.unsafe.imports_passed_through():
         ACCEPTED_SCRIPT,
         APOLOGY_SCRIPT,
         COMPENSATION_TO_SENDER,
+        DELAY_ANSWERS,
         FRONT_DESK_ANSWERS,
         parcel_found,
     )
@@ -47,6 +48,9 @@ class KindFlows(TicketBase):
             await self._close("answered_at_front_desk", "the customer accepted the front desk's answer")
             return True
         await self._step(Action.CUSTOMER_TOLD, ACCEPTED_SCRIPT)  # SPEC §10: accepted, we will call back
+        await self.tell_customer("accepted")
+        if answer in DELAY_ANSWERS:
+            await self.tell_customer("possible_delay")
         return False
 
     async def review_if_urgent(self) -> None:
@@ -133,6 +137,7 @@ class KindFlows(TicketBase):
         if t.customer.role == CustomerRole.RECIPIENT:
             await self._step(Action.CUSTOMER_TOLD, COMPENSATION_TO_SENDER, rule="R-LOSS-5")
         await self.tell_claim_time_limit()
+        await self.tell_customer("loss_confirmed", limit_days=str(self._policy.clocks.claim_window_days))
         await self.claim("loss confirmed (R-LOSS-2)")
 
     # --- damage and shortage (R-DMG-1..5) ------------------------------------------

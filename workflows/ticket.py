@@ -14,6 +14,7 @@ from temporalio import workflow
 from workflows.back_office import BackOffice
 from workflows.base import CARRIER, SEARCH_ATTRIBUTES, STATION, TICKET_KIND, TICKET_STATUS  # noqa: F401
 from workflows.claims import Claims
+from workflows.escalation import Escalation
 from workflows.kinds import KindFlows
 
 with workflow.unsafe.imports_passed_through():
@@ -39,13 +40,14 @@ _BACK_OFFICE_KINDS = (Kind.INQUIRY, Kind.DELAY, Kind.PICKUP)
 
 
 @workflow.defn
-class TicketWorkflow(BackOffice, Claims, KindFlows):
+class TicketWorkflow(BackOffice, Claims, KindFlows, Escalation):
     @workflow.init
     def __init__(self, opening: TicketOpening) -> None:
         self._opening = opening
         self._policy = opening.policy
         self._ticket = opening.carried_state or TicketState.from_opening(opening, workflow.info().start_time)
         self._inbox = {}
+        self._ladder_tasks = []
 
     @workflow.run
     async def run(self, opening: TicketOpening) -> TicketState:
@@ -64,6 +66,7 @@ class TicketWorkflow(BackOffice, Claims, KindFlows):
             await self.service_flow()
         elif t.kind == Kind.CHANGE:
             await self.change_flow()
+        self.stop_ladders()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return t
 

@@ -65,3 +65,26 @@ class SmsGateway(Protocol):
 
     async def status(self, sms: OutboundSms) -> SendResult | None:
         """What the provider knows of the message with this key; None if it never got it."""
+
+
+class LocalSmsGateway:
+    """The default: the outbox table is the channel, so a message is out once it is recorded there."""
+
+    async def send(self, sms: OutboundSms) -> SendResult:
+        return SendResult(provider_id=None, state=SmsState.SENT)
+
+    async def status(self, sms: OutboundSms) -> SendResult | None:
+        return None  # nothing left the machine; sending again changes nothing
+
+
+def sms_gateway(settings) -> SmsGateway:
+    """The driver named in settings (`PARCELCARE_SMS_DRIVER`); switching needs no code change."""
+    if settings.sms_driver == "aliyun":
+        from activities.adapters.sms_aliyun import AliyunSmsGateway
+
+        return AliyunSmsGateway(settings)
+    if settings.sms_driver == "tencent":
+        from activities.adapters.sms_tencent import TencentSmsGateway
+
+        return TencentSmsGateway(settings)
+    return LocalSmsGateway()

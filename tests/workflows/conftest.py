@@ -17,17 +17,20 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.adapters.claims import OutboxClaimsGateway
+from activities.adapters.sms import LocalSmsGateway
 from activities.adapters.station import OutboxStationGateway
 from activities.calendar import HolidaySource
-from domain.policy import Policy, parse_policy
+from domain.policy import Messaging, Policy, parse_policy
 from store.db import create_engine_for
 from store.migrate import upgrade
 from store.claims import ClaimStore
+from store.directory import DirectoryStore
+from store.messages import MessageStore
 from store.repository import TicketStore
 from domain.ticket import workflow_id
 from tests.conftest import ROOT, make_opening
 from workflows.ticket import TicketWorkflow
-from worker import build_worker, register_search_attributes
+from worker import Shell, build_worker, register_search_attributes
 
 TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
 
@@ -59,9 +62,10 @@ async def fresh_env():
 
 @pytest.fixture(scope="session")
 def weekly_policy() -> Policy:
-    """The default policy without public holidays, so flow tests hold whatever year the clock reaches."""
+    """The default policy without public holidays (flow tests hold whatever year the clock reaches),
+    escalation ladders or messages (tests/workflows/test_escalation.py has those)."""
     text = (ROOT / "policy" / "default.toml").read_text().replace('holidays = "cn"', 'holidays = "none"')
-    return parse_policy(text)
+    return parse_policy(text).model_copy(update={"ladders": [], "messages": Messaging()})
 
 
 @pytest.fixture
@@ -74,11 +78,14 @@ async def ticket_store(tmp_path):
 
 
 @asynccontextmanager
-async def running_worker(env: WorkflowEnvironment, store: TicketStore, holidays: HolidaySource):
+async def running_worker(env: WorkflowEnvironment, store: TicketStore, holidays: HolidaySource, sms=None):
     queue = f"tickets-{uuid.uuid4().hex[:8]}"
     claim_store = ClaimStore(store.engine)
-    async with build_worker(env.client, queue, store, OutboxStationGateway(store), holidays,
-                            OutboxClaimsGateway(claim_store), claim_store):
+    shell = Shell(store=store, stations=OutboxStationGateway(store), holidays=holidays,
+                  claims=OutboxClaimsGateway(claim_store), claim_store=claim_store,
+                  messages=MessageStore(store.engine), directory=DirectoryStore(store.engine),
+                  sms=sms or LocalSmsGateway())
+    async with build_worker(env.client, queue, shell):
         yield queue
 
 
@@ -111,14 +118,18 @@ async def open_ticket(policy):
 async def settle_and_terminate(handle: WorkflowHandle, reason: str) -> None:
     """Terminate once no activity is in flight: the time-skipping server keeps time locked for
     an activity whose workflow was terminated under it."""
-    for _ in range(100):
+    quiet = 0
+    for _ in range(200):
         try:
             desc = await handle.describe()
         except RPCError:
             return
         if desc.status != WorkflowExecutionStatus.RUNNING:
             return
-        if not desc.raw_description.pending_activities:
+        raw = desc.raw_description
+        # Quiet twice in a row: a workflow task in flight may be about to schedule an activity.
+        quiet = quiet + 1 if not raw.pending_activities and not raw.HasField("pending_workflow_task") else 0
+        if quiet == 2:
             break
         await asyncio.sleep(0.05)
     try:

@@ -1,0 +1,51 @@
+"""Escalation (SPEC §5) and messages: which ladders apply, who is addressed, what each message says.
+
+Keys are deterministic, one per ticket, ladder, round and tier, so a message is
+reserved once whatever retries, restarts or replays happen (R-ESC-5).
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+
+from domain.policy import Ladder, Policy
+
+HQ_SCOPE = "hq"
+PROVINCIAL_ROLES = frozenset({"provincial_cs_director", "provincial_vp", "network_manager"})
+HQ_ROLES = frozenset({"hq_cs", "v_care"})
+CUSTOMER = "customer"
+
+
+def ladders_for(policy: Policy, kind: str, urgent: bool) -> list[Ladder]:
+    """The ladders that watch a dispatch of this ticket, by kind and urgency (policy, not code)."""
+    return [
+        ladder for ladder in policy.ladders
+        if (not ladder.kinds or kind in ladder.kinds)
+        and (ladder.when == "any" or (ladder.when == "urgent") == urgent)
+    ]
+
+
+def scope_for(role: str, province: str | None, carrier: str) -> str:
+    """Whom a role means for this ticket: the assisting province's directors and network manager,
+    HQ's departments, the carrier desk's team lead. An unknown province is a scope nobody holds,
+    so the lookup fails visibly rather than texting the wrong province."""
+    if role in PROVINCIAL_ROLES:
+        return province or "unknown-province"
+    if role in HQ_ROLES:
+        return HQ_SCOPE
+    return carrier
+
+
+def message_key(ticket_id: str, *parts: object) -> str:
+    return ":".join([ticket_id, *(str(p) for p in parts)])
+
+
+class _Lenient(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def render(template: str, params: Mapping[str, str]) -> str:
+    """The message text; a placeholder with no value stays visible instead of failing the send."""
+    return string.Formatter().vformat(template, (), _Lenient(params))
