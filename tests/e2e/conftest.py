@@ -95,9 +95,39 @@ class Stack:
         return self.proc.returncode
 
 
-def make_stack(tmp: Path, database_url: str) -> Stack:
+# The same ladders as the default policy, in seconds on the 24x7 calendar.
+LADDER_POLICY = SECONDS_POLICY + """
+[[ladders]]
+name = "ems"
+start = "coordination_deadline"
+
+[[ladders.tiers]]
+rule = "R-ESC-1"
+after = "0 seconds"
+role = "provincial_cs_director"
+template = "escalation"
+
+[[ladders.tiers]]
+rule = "R-ESC-2"
+after = "3 working seconds on always"
+role = "provincial_vp"
+template = "escalation"
+
+[[ladders.tiers]]
+rule = "R-ESC-3"
+after = "2 working seconds on always"
+role = "hq_cs"
+template = "escalation"
+answer_within = "2 seconds"
+
+[messages.templates]
+escalation = "工单{ticket}(运单{waybill})站点{station}未按时反馈({rule}),请督办。"
+"""
+
+
+def make_stack(tmp: Path, database_url: str, policy_text: str = SECONDS_POLICY, **env_extra: str) -> Stack:
     policy = tmp / "policy.toml"
-    policy.write_text(SECONDS_POLICY)
+    policy.write_text(policy_text)
     env = {
         **os.environ,
         "PARCELCARE_DATA_DIR": str(tmp / "data"),
@@ -107,6 +137,7 @@ def make_stack(tmp: Path, database_url: str) -> Stack:
         "PARCELCARE_API_PORT": str(_free_port()),
         "PARCELCARE_POLICY": str(policy),
         "PARCELCARE_TASK_QUEUE": "e2e-tickets",
+        **env_extra,
     }
     return Stack(env)
 
@@ -129,3 +160,11 @@ def postgres_stack(tmp_path):
         stack.stop()
     if drop:
         drop()
+
+
+@pytest.fixture
+def ladder_stack(tmp_path):
+    stack = make_stack(tmp_path, f"sqlite:///{tmp_path / 'data' / 'parcelcare.db'}", LADDER_POLICY)
+    yield stack
+    if stack.proc and stack.proc.poll() is None:
+        stack.stop()

@@ -252,3 +252,26 @@ async def test_loss_over_http_from_open_to_claim_paid(sqlite_stack):
     client = await Client.connect(stack.temporal_address, data_converter=pydantic_data_converter)
     await _save_and_replay(client, tid, "loss_over_http_claim_paid")
     assert stack.stop() == 0
+
+
+async def test_a_station_that_never_answers_walks_the_whole_ladder_over_http(ladder_stack):
+    """R-ESC-1..5 with a seconds-long ladder: each tier texted once, HQ's answer breached, all in the messages."""
+    stack = ladder_stack
+    stack.start()
+    station = "E2E-LADDER"
+    async with httpx.AsyncClient(base_url=stack.api, timeout=30) as http:
+        for role, scope, phone in [("provincial_cs_director", "shanghai", "13900000001"),
+                                   ("provincial_vp", "shanghai", "13900000002"), ("hq_cs", "hq", "13900000003")]:
+            put = await http.put(f"/v1/directory/{role}/{scope}", json={"name": "值班", "phone": phone})
+            assert put.status_code == 200, put.text
+        tid = (await http.post("/v1/tickets", json=ticket_body(station, station_province="shanghai"))).json()["ticket_id"]
+        view = await until(http, tid, lambda v: any(d["kind"] == "escalation_answer" and d["breached_at"]
+                                                    for d in v["deadlines"]), timeout=60)
+        tiers = [s["data"]["rule"] for s in view["steps"] if s["action"] == "escalated"]
+        assert tiers == ["R-ESC-1", "R-ESC-2", "R-ESC-3"]
+        messages = (await http.get(f"/v1/tickets/{tid}/messages")).json()
+        assert [(m["role"], m["state"]) for m in messages] == [
+            ("provincial_cs_director", "sent"), ("provincial_vp", "sent"), ("hq_cs", "sent")]
+        assert all("****" in m["phone"] for m in messages) and "R-ESC-2" in messages[1]["text"]
+        assert (await http.get("/v1/tickets/nope/messages")).status_code == 404
+    assert stack.stop() == 0
