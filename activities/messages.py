@@ -18,7 +18,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.adapters.sms import OutboundSms, SmsError, SmsGateway, SmsState
 from domain.directory import Role
-from domain.escalation import CUSTOMER
+from domain.escalation import CUSTOMER, masked_phone
 from store.directory import DirectoryStore
 from store.messages import MessageRecord, MessageStore
 
@@ -38,10 +38,6 @@ class MessageRequest(BaseModel):
 
 class MessageOutcome(BaseModel):
     sent: int
-
-
-def _masked(phone: str) -> str:
-    return phone[:-8] + "****" + phone[-4:] if len(phone) > 8 else "****"
 
 
 class MessageActivities:
@@ -85,7 +81,7 @@ class MessageActivities:
         if record.state in (SmsState.SENT, SmsState.DELIVERED, SmsState.UNDELIVERED):
             return None
         if record.state == SmsState.FAILED:
-            return f"{_masked(phone)}: {record.error}"
+            return f"{masked_phone(phone)}: {record.error}"
         sms = OutboundSms(key=key, phone=phone, template=request.template, params=request.params,
                           text=request.text, requested_at=request.requested_at)
         if record.state == SmsState.SENDING:  # an earlier attempt may have reached the provider
@@ -103,7 +99,7 @@ class MessageActivities:
                                        ) from exc
             await self._store.mark(key, SmsState.FAILED, datetime.now(UTC), error=str(exc))
             activity.logger.warning("message %s refused for good: %s", key, exc.code)
-            return f"{_masked(phone)}: {exc}"
+            return f"{masked_phone(phone)}: {exc}"
         await self._store.mark(key, result.state, datetime.now(UTC), provider_id=result.provider_id)
         return None
 

@@ -5,46 +5,22 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, HTTPException, Request
-from pydantic import BaseModel
-
-from activities.adapters.sms import SmsState
 from api.deps import ClientDep, StoreDep
 from api.live import ticket_view
+from domain.escalation import masked_phone
 from store.messages import MessageRecord, MessageStore
 
 router = APIRouter(tags=["messages"])
 
 
-class MessageOut(BaseModel):
-    key: str
-    purpose: str
-    role: str
-    phone: str | None  # masked: ops see whom, not the number
-    text: str
-    driver: str
-    state: SmsState
-    provider_id: str | None
-    error: str | None
-    attempts: int
-    requested_at: datetime
-    updated_at: datetime
-
-
-def _masked(phone: str | None) -> str | None:
-    return None if phone is None else (phone[:-8] + "****" + phone[-4:] if len(phone) > 8 else "****")
-
-
-def _out(record: MessageRecord) -> MessageOut:
-    return MessageOut(**record.model_dump(exclude={"phone", "ticket_id", "template", "params"}),
-                      phone=_masked(record.phone))
-
-
-@router.get("/v1/tickets/{ticket_id}/messages", response_model=list[MessageOut])
-async def ticket_messages(ticket_id: str, request: Request, client: ClientDep, store: StoreDep) -> list[MessageOut]:
-    """Every SMS of the ticket (escalation tiers, urgent notice, customer messages) with its state."""
+@router.get("/v1/tickets/{ticket_id}/messages", response_model=list[MessageRecord],
+            response_model_exclude={"__all__": {"ticket_id", "template", "params"}})
+async def ticket_messages(ticket_id: str, request: Request, client: ClientDep, store: StoreDep) -> list[MessageRecord]:
+    """Every SMS of the ticket (escalation tiers, urgent notice, customer messages) with its state;
+    phones masked: ops see whom, not the number."""
     await ticket_view(client, store, ticket_id)  # 404 for an unknown ticket
     messages: MessageStore = request.app.state.messages
-    return [_out(m) for m in await messages.for_ticket(ticket_id)]
+    return [m.model_copy(update={"phone": masked_phone(m.phone)}) for m in await messages.for_ticket(ticket_id)]
 
 
 @router.post("/v1/sms/receipts/{provider}")

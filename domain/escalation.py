@@ -49,3 +49,10 @@ class _Lenient(dict):
 def render(template: str, params: Mapping[str, str]) -> str:
     """The message text; a placeholder with no value stays visible instead of failing the send."""
     return string.Formatter().vformat(template, (), _Lenient(params))
+
+
+def masked_phone(phone: str | None) -> str | None:
+    """Whom, not the number: +86138****5678 (phone numbers never in logs or lists in clear)."""
+    if phone is None:
+        return None
+    return phone[:-8] + "****" + phone[-4:] if len(phone) > 8 else "****"

@@ -61,11 +61,17 @@ def database_url(request, tmp_path):
 
 
 @pytest.fixture
-async def store(database_url):
+async def engine(database_url):
+    """An async engine on a freshly migrated database (each backend of `database_url`)."""
     upgrade(database_url)
-    engine = create_engine_for(database_url)
-    yield TicketStore(engine)
-    await engine.dispose()
+    migrated = create_engine_for(database_url)
+    yield migrated
+    await migrated.dispose()
+
+
+@pytest.fixture
+def store(engine) -> TicketStore:
+    return TicketStore(engine)
 
 
 @pytest.fixture

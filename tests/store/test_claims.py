@@ -11,19 +11,15 @@ from sqlalchemy import create_engine
 from domain.claims import ClaimDecision, ClaimDetails, ClaimFiling, ClaimOutcome
 from domain.ticket import Customer, CustomerRole, Kind
 from store.claims import ClaimStore
-from store.db import create_engine_for, sync_url
-from store.migrate import upgrade
+from store.db import sync_url
 from store.models import Base
 
 T0 = datetime(2025, 9, 30, 2, tzinfo=UTC)
 
 
 @pytest.fixture
-async def claims(database_url):
-    upgrade(database_url)
-    engine = create_engine_for(database_url)
-    yield ClaimStore(engine)
-    await engine.dispose()
+def claims(engine) -> ClaimStore:
+    return ClaimStore(engine)
 
 
 def _filing(ticket_id="t0000000000000001", filed_at=T0, **changes) -> ClaimFiling:

@@ -7,9 +7,8 @@ from sqlalchemy import create_engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from domain.directory import Contact, Role
-from store.db import create_engine_for, sync_url
+from store.db import sync_url
 from store.directory import DirectoryStore
-from store.migrate import upgrade
 from store.models import DirectoryEntryRow
 
 T0 = datetime(2025, 9, 30, 2, tzinfo=UTC)
@@ -18,11 +17,8 @@ ZHAO = Contact(role=Role.PROVINCIAL_CS_DIRECTOR, scope="jiangsu", name="赵六",
 
 
 @pytest.fixture
-async def directory(database_url):
-    upgrade(database_url)
-    engine = create_engine_for(database_url)
-    yield DirectoryStore(engine)
-    await engine.dispose()
+def directory(engine) -> DirectoryStore:
+    return DirectoryStore(engine)
 
 
 def _rows(database_url) -> list[tuple]:
