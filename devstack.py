@@ -11,7 +11,10 @@ in order: API, worker, server.
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -69,22 +72,42 @@ def _http_ok(url: str) -> bool:
         return False
 
 
+def dev_codec_env(settings: Settings) -> dict[str, str]:
+    """Codec settings for the stack's processes: the ones configured, or a local key and token made once
+    under the data directory (never in the repository), so `make run` encrypts payloads like production."""
+    if settings.codec_keys:
+        return {}
+    path = settings.data_dir / "codec.json"
+    if not path.exists():
+        path.write_text(json.dumps({"keys": {"dev1": base64.b64encode(os.urandom(32)).decode()},
+                                    "active": "dev1", "token": secrets.token_urlsafe(24)}))
+        path.chmod(0o600)
+    local = json.loads(path.read_text())
+    return {"PARCELCARE_CODEC_KEYS": json.dumps(local["keys"]), "PARCELCARE_CODEC_ACTIVE_KEY": local["active"],
+            "PARCELCARE_CODEC_TOKEN": local["token"]}
+
+
 class Stack:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.procs: list[tuple[str, subprocess.Popen]] = []
+        self._env: dict[str, str] = dict(os.environ)
         self.logs = settings.data_dir / "logs"
 
     def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen:
         self.logs.mkdir(parents=True, exist_ok=True)
         log = open(self.logs / f"{name}.log", "ab")
-        proc = subprocess.Popen(argv, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(argv, cwd=ROOT, env=self._env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
         self.procs.append((name, proc))
         return proc
 
     def start(self) -> None:
         s = self.settings
         s.data_dir.mkdir(parents=True, exist_ok=True)
+        self._env = {**os.environ, **dev_codec_env(s)}
+        token = self._env.get("PARCELCARE_CODEC_TOKEN", s.codec_token)
+        codec = self._spawn("codec", [sys.executable, "-m", "security.codec_server"])
         host, port = _host_port(s.temporal_address)
         temporal = _binary("temporal")
         if _port_open(host, port):
@@ -93,6 +116,8 @@ class Stack:
             temporal, "server", "start-dev", "--db-filename", str(s.data_dir / "temporal.db"),
             "--ip", host, "--port", str(port), "--ui-port", str(s.temporal_ui_port),
             "--namespace", s.temporal_namespace, "--log-level", "warn",
+            # The UI decodes payloads through the codec server; without the codec it shows ciphertext.
+            "--ui-codec-endpoint", f"{self.codec_url}/{token}",
         ])
         _wait_for(lambda: _port_open(host, port), "Temporal dev server", 60, [server])
         self._register_search_attributes()
@@ -102,7 +127,7 @@ class Stack:
             sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app",
             "--host", s.api_host, "--port", str(s.api_port), "--log-level", "warning",
         ])
-        _wait_for(lambda: _http_ok(f"{self.api_url}/healthz"), "API", 60, [server, worker, api])
+        _wait_for(lambda: _http_ok(f"{self.api_url}/healthz"), "API", 60, [server, worker, api, codec])
 
     def _register_search_attributes(self) -> None:
         async def register() -> None:
@@ -119,6 +144,10 @@ class Stack:
         asyncio.run(register())
 
     @property
+    def codec_url(self) -> str:
+        return f"http://{self.settings.api_host}:{self.settings.codec_port}"
+
+    @property
     def api_url(self) -> str:
         return f"http://{self.settings.api_host}:{self.settings.api_port}"
 
@@ -129,6 +158,7 @@ class Stack:
             f"  API            {self.api_url}   (OpenAPI docs: {self.api_url}/docs)",
             f"  Temporal UI    http://{_host_port(s.temporal_address)[0]}:{s.temporal_ui_port}",
             f"  Temporal gRPC  {s.temporal_address}   namespace {s.temporal_namespace}",
+            f"  Codec server   {self.codec_url}   (the UI decodes payloads through it)",
             f"  Database       {s.database_url}",
             f"  Policy         {s.policy}",
             f"  Logs           {self.logs}/",

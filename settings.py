@@ -8,7 +8,6 @@ from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from domain.policy import Policy, parse_policy
 
@@ -49,6 +48,14 @@ class Settings(BaseSettings):
     tencent_region: str = "ap-guangzhou"
     tencent_sdk_app_id: str = ""
     sms_timeout_seconds: float = 10.0
+    # Payload encryption (security/codec.py): key id -> base64 of a 32-byte AES key, as JSON in
+    # PARCELCARE_CODEC_KEYS; new payloads use the active key, old ones decode with the key they name.
+    codec_keys: dict[str, str] = {}
+    codec_active_key: str = ""
+    # The codec server (security/codec_server.py) for the Temporal Web UI: its shared token and origins.
+    codec_token: str = ""
+    codec_cors_origins: list[str] = ["http://localhost:8233", "http://127.0.0.1:8233"]
+    codec_port: int = 8234
     api_host: str = "127.0.0.1"
     api_port: int = 8000
 
@@ -69,7 +76,10 @@ def _parse_cached(path: str, _mtime_ns: int, _size: int) -> Policy:
 
 
 async def connect_temporal(settings: Settings) -> Client:
-    """A Temporal client that speaks pydantic models, for the API and the worker alike."""
+    """A Temporal client that speaks pydantic models, with payloads encrypted when codec keys are set
+    (security/codec.py), for the API and the worker alike."""
+    from security.codec import data_converter  # imported here: security imports this module
+
     return await Client.connect(
-        settings.temporal_address, namespace=settings.temporal_namespace, data_converter=pydantic_data_converter
+        settings.temporal_address, namespace=settings.temporal_namespace, data_converter=data_converter(settings)
     )

@@ -109,6 +109,12 @@ def aliyun_error(code: str | None, message: str | None) -> SmsError:
     return SmsError(code, message, retryable=code not in PERMANENT_CODES)
 
 
+def _query_error(code: str | None, message: str | None) -> SmsError:
+    """A failed status query: always retryable, since it says nothing about the message itself."""
+    error = aliyun_error(code, message)
+    return SmsError(error.code, message or "", retryable=True, retry_after=error.retry_after)
+
+
 def _no_answer(exc: UnretryableException) -> Exception:
     """The SDK's wrapper of a transport failure, as the builtin error it stands for."""
     inner = getattr(exc, "inner_exception", None)
@@ -179,12 +185,12 @@ class AliyunSmsGateway:
                 try:
                     response = await self._client.query_send_details_with_options_async(request, self._runtime())
                 except ResponseException as exc:
-                    raise aliyun_error(exc.code, getattr(exc, "message", None) or str(exc)) from exc
+                    raise _query_error(exc.code, getattr(exc, "message", None) or str(exc)) from exc
                 except UnretryableException as exc:
                     raise _no_answer(exc) from exc
                 body = response.body
                 if body is None or body.code != "OK":
-                    raise aliyun_error(body.code if body else None, body.message if body else None)
+                    raise _query_error(body.code if body else None, body.message if body else None)
                 details = (body.sms_send_detail_dtos.sms_send_detail_dto or []) if body.sms_send_detail_dtos else []
                 for detail in details:
                     if detail.out_id == sms.key:

@@ -152,7 +152,10 @@ class TencentSmsGateway:
             transport = _no_answer(exc)
             if transport is not None:
                 raise transport from exc
-            raise tencent_error(exc.get_code(), exc.get_message()) from exc
+            error = tencent_error(exc.get_code(), exc.get_message())
+            if action != "SendSms":  # a failed status query says nothing about the message: always retryable
+                error = SmsError(error.code, exc.get_message() or "", retryable=True, retry_after=error.retry_after)
+            raise error from exc
 
     async def send(self, sms: OutboundSms) -> SendResult:
         template = self._templates.get(sms.template)

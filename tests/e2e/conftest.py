@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -13,6 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from security.codec import data_converter
+from settings import Settings
 
 from tests.conftest import ROOT, _postgres_database
 
@@ -59,6 +63,12 @@ class Stack:
     @property
     def temporal_address(self) -> str:
         return self.env["PARCELCARE_TEMPORAL_ADDRESS"]
+
+    def data_converter(self):
+        """The converter the stack's processes use: payloads encrypted with the key `make run` made."""
+        local = json.loads((Path(self.env["PARCELCARE_DATA_DIR"]) / "codec.json").read_text())
+        settings = Settings(codec_keys=local["keys"], codec_active_key=local["active"])
+        return data_converter(settings)
 
     def start(self, timeout: float = 120) -> None:
         self.output.clear()
@@ -135,6 +145,7 @@ def make_stack(tmp: Path, database_url: str, policy_text: str = SECONDS_POLICY, 
         "PARCELCARE_TEMPORAL_ADDRESS": f"127.0.0.1:{_free_port()}",
         "PARCELCARE_TEMPORAL_UI_PORT": str(_free_port()),
         "PARCELCARE_API_PORT": str(_free_port()),
+        "PARCELCARE_CODEC_PORT": str(_free_port()),
         "PARCELCARE_POLICY": str(policy),
         "PARCELCARE_TASK_QUEUE": "e2e-tickets",
         **env_extra,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,7 +18,6 @@ from temporalio.worker import Replayer
 from workflows.ticket import CARRIER, STATION, TICKET_KIND, TICKET_STATUS, TicketWorkflow
 
 pytestmark = pytest.mark.e2e
-HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 
 
 def ticket_body(station: str, **overrides) -> dict:
@@ -46,12 +44,20 @@ def _instant(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-async def _save_and_replay(client: Client, ticket_id: str, name: str) -> None:
-    """Replay the real run's history now; with PARCELCARE_SAVE_HISTORIES=1 also keep it for tests/histories."""
+async def _replay(stack, ticket_id: str) -> None:
+    """Replay the real run's history now, through the stack's codec. (Histories kept under tests/histories
+    come from the time-skipping and plain dev-server runs: these are encrypted with a throwaway key.)"""
+    client = await Client.connect(stack.temporal_address, data_converter=stack.data_converter())
     history = await client.get_workflow_handle(f"ticket-{ticket_id}").fetch_history()
-    await Replayer(workflows=[TicketWorkflow], data_converter=pydantic_data_converter).replay_workflow(history)
-    if os.environ.get("PARCELCARE_SAVE_HISTORIES") == "1":
-        (HISTORIES / f"{name}.json").write_text(history.to_json())
+    await Replayer(workflows=[TicketWorkflow], data_converter=stack.data_converter()).replay_workflow(history)
+
+
+async def _no_pii_without_the_codec(stack, ticket_id: str) -> None:
+    """Anyone without the codec sees ciphertext: no phone number or name in the raw history."""
+    plain = await Client.connect(stack.temporal_address, data_converter=pydantic_data_converter)
+    raw = (await plain.get_workflow_handle(f"ticket-{ticket_id}").fetch_history()).to_json()
+    assert "13812345678" not in raw and "张三" not in raw and "\\u5f20\\u4e09" not in raw
+    assert "binary/encrypted" in raw or "YmluYXJ5L2VuY3J5cHRlZA" in raw
 
 
 async def test_inquiry_over_http_from_open_to_closed(sqlite_stack):
@@ -151,7 +157,7 @@ async def test_inquiry_over_http_from_open_to_closed(sqlite_stack):
         assert (await http.get("/v1/tickets", params={"opened_from": "2020-01-01T00:00:00"})).status_code == 422
 
     # Ops: the search attributes and summary are on the workflow, with no name or phone.
-    client = await Client.connect(stack.temporal_address, data_converter=pydantic_data_converter)
+    client = await Client.connect(stack.temporal_address, data_converter=stack.data_converter())
     query = f"Station = '{station}' AND TicketStatus = 'closed'"
     for _ in range(100):  # visibility is eventually consistent
         found = [w.id async for w in client.list_workflows(query)]
@@ -164,7 +170,8 @@ async def test_inquiry_over_http_from_open_to_closed(sqlite_stack):
     assert (sa.get(TICKET_KIND), sa.get(CARRIER), sa.get(STATION), sa.get(TICKET_STATUS)) == ("inquiry", "best", station, "closed")
     assert await desc.static_summary() == f"inquiry · waybill 123456789012 · station {station}"
     assert "13812345678" not in str(desc.search_attributes) and "张三" not in str(desc.search_attributes)
-    await _save_and_replay(client, tid, "inquiry_breached_disputed_unreachable_resolved")
+    await _replay(stack, tid)
+    await _no_pii_without_the_codec(stack, tid)
 
     assert stack.stop() == 0
     assert any("stopped temporal" in line for line in stack.output)
@@ -195,8 +202,7 @@ async def test_restart_resumes_a_waiting_ticket_and_fires_timers_that_fell_due(p
         final = await until(http, tid, lambda v: v["status"] == "closed")
     assert [s["action"] for s in final["steps"]] == [
         "opened", "status_checked", "customer_told", "dispatched", "deadline_breached", "station_replied", "closed"]
-    client = await Client.connect(stack.temporal_address, data_converter=pydantic_data_converter)
-    await _save_and_replay(client, tid, "inquiry_restarted_while_waiting")
+    await _replay(stack, tid)
     assert stack.stop() == 0
 
 
@@ -249,8 +255,7 @@ async def test_loss_over_http_from_open_to_claim_paid(sqlite_stack):
             "ship_date": (today - timedelta(days=6)).isoformat(), "origin_province": "zhejiang",
             "destination_province": "sichuan"})
         assert status.json()["answer"] == "may_be_late" and status.json()["transit_days"] == [3, 4]
-    client = await Client.connect(stack.temporal_address, data_converter=pydantic_data_converter)
-    await _save_and_replay(client, tid, "loss_over_http_claim_paid")
+    await _replay(stack, tid)
     assert stack.stop() == 0
 
 
