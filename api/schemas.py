@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from domain.claims import ClaimDetails
 from domain.shipment import InquiryAnswer, ShipmentFacts, province_key
-from domain.ticket import ChangeRequest, CustomerRole, DispatchOrder, Kind, ServiceTarget, Status, TicketState
+from domain.ticket import ChangeRequest, DispatchRoute, CustomerRole, DispatchOrder, Kind, ServiceTarget, Status, TicketState
 
 
 class CustomerIn(BaseModel):
@@ -39,6 +39,12 @@ class OpenTicket(BaseModel):
         default=None, examples=["shanghai"],
         description="the responsible station's province (pinyin), whose CS director and VP the escalation "
                     "ladder texts (R-ESC); defaults to the shipment's destination province",
+    )
+
+    dispatch_route: DispatchRoute = Field(
+        default=DispatchRoute.DIRECT,
+        description="direct to the station (answered within 2 working hours, R-CLK-2) or associated through "
+                    "regional customer service (4 working hours, R-CLK-3)",
     )
 
     @field_validator("station_province")

@@ -35,6 +35,7 @@ from domain.ticket import (
     PenaltyDecision,
     ReviewResult,
     SenderDecision,
+    StationAck,
     Kind,
     StationReply,
     Status,
@@ -107,6 +108,7 @@ def _validated_opening(body: OpenTicket, policy, idempotency_key: str | None) ->
         claim_details=body.claim_details or ClaimDetails(), change=body.change, service_target=body.service_target,
         opened_on=today, front_desk_resolved=body.front_desk_resolved, consult_answer=body.consult_answer,
         station_province=body.station_province or body.shipment.destination_province,
+        dispatch_route=body.dispatch_route,
     )
 
 
@@ -150,6 +152,16 @@ async def station_replied(ticket_id: str, reply: StationReply, client: ClientDep
         raise conflict(ticket_id, f"it is with station {view.station}, not {reply.station}")
     await _signal(handle, ticket_id, TicketWorkflow.station_replied, reply)
     return Accepted(ticket_id=ticket_id, status=view.status, message="station reply received")
+
+
+@router.post("/{ticket_id}/station-acks", status_code=202, response_model=Accepted)
+async def station_acknowledged(ticket_id: str, ack: StationAck, client: ClientDep, store: StoreDep) -> Accepted:
+    """The station took the dispatch on (R-CLK-2 direct: 2 working hours; R-CLK-3 associated: 4)."""
+    handle, view = await _ready_for(client, store, ticket_id, "station_ack")
+    if ack.station != view.station:
+        raise conflict(ticket_id, f"it is with station {view.station}, not {ack.station}")
+    await _signal(handle, ticket_id, TicketWorkflow.station_acknowledged, ack)
+    return Accepted(ticket_id=ticket_id, status=view.status, message="dispatch acknowledged")
 
 
 @router.post("/{ticket_id}/callbacks", status_code=202, response_model=Accepted)

@@ -38,7 +38,7 @@ def after_callback(kind: Kind, outcome: CallbackOutcome, compensation_needed: bo
 # Which messages a ticket in each status is waiting for; anything else is refused.
 AWAITS = {
     Status.AWAITING_REVIEW: frozenset({"urgent_review"}),
-    Status.AWAITING_STATION: frozenset({"station_reply"}),
+    Status.AWAITING_STATION: frozenset({"station_reply", "station_ack"}),
     Status.AWAITING_CALLBACK: frozenset({"callback"}),
     # R-CLK-1 paused: the agent may try again, or the customer may get in touch.
     Status.AWAITING_CUSTOMER: frozenset({"callback", "customer_contact"}),

@@ -120,12 +120,14 @@ class Clocks(BaseModel):
     reply_promise: Duration  # R-CLK-1
     coordination_deadline: Duration  # R-CLK-4
     callback_retry: Duration  # R-INQ-4: next attempt after an unreachable customer
+    direct_dispatch_answer: Duration = Duration(seconds=2 * 3600, working=True)  # R-CLK-2
+    associated_dispatch_answer: Duration = Duration(seconds=4 * 3600, working=True)  # R-CLK-3
     loss_confirmation: Duration = Duration(seconds=7 * 86400)  # R-CLK-5
     result_letter: Duration = Duration(seconds=3 * 86400)  # R-CLK-7
     claim_window_days: int = Field(default=15, ge=1)  # R-CLK-6: calendar days after the ship date
 
     @field_validator("reply_promise", "coordination_deadline", "callback_retry", "loss_confirmation",
-                     "result_letter", mode="before")
+                     "result_letter", "direct_dispatch_answer", "associated_dispatch_answer", mode="before")
     @classmethod
     def _parse(cls, v: object) -> object:
         return Duration.parse(v) if isinstance(v, str) else v

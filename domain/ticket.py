@@ -136,6 +136,21 @@ class ServiceTarget(StrEnum):
     AGENT = "agent"
 
 
+class DispatchRoute(StrEnum):
+    DIRECT = "direct"  # 直派调度: straight to the station, answered within 2 working hours (R-CLK-2)
+    ASSOCIATED = "associated"  # 关联调度: through regional CS, answered within 4 working hours (R-CLK-3)
+
+
+DISPATCH_RULES = {DispatchRoute.DIRECT: "R-CLK-2", DispatchRoute.ASSOCIATED: "R-CLK-3"}
+
+
+class StationAck(BaseModel):
+    """Signal: the station answered the dispatch (took it on), before its feedback (R-CLK-2/3)."""
+
+    station: str
+    note: str = Field(default="", max_length=2000)
+
+
 class CustomerContact(BaseModel):
     """Signal: the customer got in touch (called back in, answered a message) while we waited on them."""
 
@@ -147,6 +162,7 @@ class DeadlineKind(StrEnum):
     REPLY = "reply"  # R-CLK-1: the customer hears back
     LOSS_CONFIRMATION = "loss_confirmation"  # R-CLK-5: no result by then confirms the loss
     ESCALATION_ANSWER = "escalation_answer"  # R-ESC-3: the last tier told owes an answer
+    DISPATCH_ANSWER = "dispatch_answer"  # R-CLK-2 direct / R-CLK-3 associated: the station answers the dispatch
 
 
 DEADLINE_RULES = {
@@ -154,6 +170,7 @@ DEADLINE_RULES = {
     DeadlineKind.REPLY: "R-CLK-1",
     DeadlineKind.LOSS_CONFIRMATION: "R-CLK-5",
     DeadlineKind.ESCALATION_ANSWER: "R-ESC-3",
+    DeadlineKind.DISPATCH_ANSWER: "R-CLK-2",
 }
 # Deadlines whose passing is an event of the flow, not a promise broken.
 TIMERS = frozenset({DeadlineKind.LOSS_CONFIRMATION})
@@ -231,6 +248,7 @@ class Action(StrEnum):
     ESCALATED = "escalated"  # a ladder tier's message went out (R-ESC, R-CLK-9)
     MESSAGE_SENT = "message_sent"  # a notice: urgent dispatch (R-URG-2) or a message to the customer
     MESSAGE_FAILED = "message_failed"  # nobody in the role, or the provider refused for good: for ops
+    STATION_ACKNOWLEDGED = "station_acknowledged"  # R-CLK-2/3: the dispatch was taken on
 
 
 class Step(BaseModel):
@@ -260,6 +278,7 @@ class TicketFacts(BaseModel):
     change: ChangeRequest | None = None  # change tickets (R-CHG)
     service_target: ServiceTarget | None = None  # service tickets (R-SVC)
     station_province: str | None = None  # the assisting province: whose directors the ladder texts
+    dispatch_route: DispatchRoute = DispatchRoute.DIRECT
 
 
 class TicketOpening(TicketFacts):
@@ -384,6 +403,18 @@ class DispatchOrder(BaseModel):
     description: str
     purpose: DispatchPurpose = DispatchPurpose.VERIFY
     priority: bool = False  # fresh and food parcels first (R-CHG)
+    route: DispatchRoute = DispatchRoute.DIRECT
+    answer_due_at: datetime | None = None  # R-CLK-2 / R-CLK-3
+    acknowledged_at: datetime | None = None
+
+    @computed_field
+    @property
+    def answered_in_time(self) -> bool | None:
+        """R-KPI: was the dispatch answered (taken on or fed back) by its R-CLK-2/3 deadline? None: not yet."""
+        answered = self.acknowledged_at or self.answered_at
+        if answered is None or self.answer_due_at is None:
+            return None
+        return answered <= self.answer_due_at
     dispatched_at: datetime
     due_at: datetime  # the coordination deadline the station is held to (R-CLK-4)
     answered_at: datetime | None = None

@@ -96,6 +96,9 @@ class StationDispatchRow(Base):
     description: Mapped[str] = mapped_column(Text)
     purpose: Mapped[str] = mapped_column(String(32), server_default="verify")
     priority: Mapped[bool] = mapped_column(Boolean, server_default=false())  # fresh and food first (R-CHG)
+    route: Mapped[str] = mapped_column(String(16), server_default="direct")  # R-CLK-2 direct / R-CLK-3 associated
+    answer_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     dispatched_at: Mapped[datetime] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -52,6 +52,14 @@ class TicketStore:
                 .returning(TicketEventRow.id)  # rowcount is not reliable across drivers; a returned row is
             )
             is_new = inserted.first() is not None
+            if step.action == Action.STATION_ACKNOWLEDGED:
+                await conn.execute(
+                    update(StationDispatchRow)
+                    .where(StationDispatchRow.ticket_id == ticket.ticket_id,
+                           StationDispatchRow.round == ticket.dispatch_round,
+                           StationDispatchRow.acknowledged_at.is_(None))
+                    .values(acknowledged_at=step.at)
+                )
             if step.action == Action.STATION_REPLIED:
                 await conn.execute(
                     update(StationDispatchRow)
@@ -67,7 +75,7 @@ class TicketStore:
         async with self.engine.begin() as conn:
             inserted = await conn.execute(
                 self._insert(StationDispatchRow)
-                .values(**order.model_dump(exclude={"answered_at"}))
+                .values(**order.model_dump(exclude={"answered_at", "acknowledged_at", "answered_in_time"}))
                 .on_conflict_do_nothing(index_elements=[StationDispatchRow.ticket_id, StationDispatchRow.round])
                 .returning(StationDispatchRow.id)
             )

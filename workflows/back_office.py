@@ -38,10 +38,11 @@ class BackOffice(TicketBase):
 
     async def await_station_reply(self) -> None:
         t = self._ticket
-        await self._wait_for(self._arrived("station_reply"), (DeadlineKind.COORDINATION, DeadlineKind.REPLY),
+        await self._wait_for(self._arrived("station_reply"),
+                             (DeadlineKind.COORDINATION, DeadlineKind.DISPATCH_ANSWER, DeadlineKind.REPLY),
                              f"station {t.station} to reply")
         reply: StationReply = self._inbox["station_reply"]
-        t.pending(DeadlineKind.COORDINATION).met_at = workflow.now()  # kept after a breach: how late it came
+        self.station_answered()
         # One reply promise per round; pickup's first was made on the call itself (R-PU).
         if not any(d.kind == DeadlineKind.REPLY and d.round == t.dispatch_round for d in t.deadlines):
             await self._start(DeadlineKind.REPLY, t.dispatch_round, self._policy.clocks.reply_promise,

@@ -21,12 +21,14 @@ with workflow.unsafe.imports_passed_through():
     from domain.flow import refusal
     from domain.policy import Duration, Policy
     from domain.ticket import (
+        DISPATCH_RULES,
         TIMERS,
         Action,
         Deadline,
         DeadlineKind,
         DispatchOrder,
         DispatchPurpose,
+        DispatchRoute,
         Status,
         TicketState,
     )
@@ -143,6 +145,8 @@ class TicketBase:
                     timeout_summary=f"{nearest.rule} {nearest.kind.value} deadline, round {nearest.round}",
                 )
             except asyncio.TimeoutError:
+                if nearest.met_at is not None:  # met meanwhile by a handler (a station's acknowledgement)
+                    continue
                 if nearest.kind in TIMERS:
                     nearest.met_at = nearest.due_at
                     return nearest
@@ -156,32 +160,53 @@ class TicketBase:
     # --- stations -----------------------------------------------------------
 
     async def dispatch(self, purpose: DispatchPurpose = DispatchPurpose.VERIFY) -> Deadline:
-        """Send the ticket to the responsible station under the coordination deadline (R-CLK-4)."""
+        """Send the ticket to the responsible station: it takes the dispatch on under R-CLK-2 (direct) or
+        R-CLK-3 (associated) and feeds back under the coordination deadline (R-CLK-4), ladders watching.
+        A loss declaration needs no answer: its deadlines are recorded as met."""
         t = self._ticket
-        measure = self._policy.clocks.coordination_deadline
-        started, due = await self._due(measure, "R-CLK-4 coordination")
+        clocks = self._policy.clocks
+        route = t.dispatch_route
+        answer_measure = clocks.direct_dispatch_answer if route == DispatchRoute.DIRECT else clocks.associated_dispatch_answer
+        started, due = await self._due(clocks.coordination_deadline, "R-CLK-4 coordination")
+        _, answer_due = await self._due(answer_measure, f"{DISPATCH_RULES[route]} dispatch answer")
         t.dispatch_round += 1
-        deadline = t.start_deadline(DeadlineKind.COORDINATION, t.dispatch_round, measure, started, due)
+        deadline = t.start_deadline(DeadlineKind.COORDINATION, t.dispatch_round, clocks.coordination_deadline,
+                                    started, due)
+        answer = t.start_deadline(DeadlineKind.DISPATCH_ANSWER, t.dispatch_round, answer_measure, started,
+                                  answer_due, rule=DISPATCH_RULES[route])
+        needs_answer = purpose != DispatchPurpose.DECLARE_LOSS
+        if not needs_answer:
+            deadline.met_at = answer.met_at = started
         self._set_status(Status.AWAITING_STATION)
         await workflow.execute_activity_method(
             TicketActivities.dispatch_to_station,
             DispatchOrder(
                 ticket_id=t.ticket_id, round=t.dispatch_round, station=t.station, kind=t.kind,
                 waybill=t.waybill, description=t.description, dispatched_at=started, due_at=due,
-                purpose=purpose, priority=t.shipment.fresh_or_food,
+                purpose=purpose, priority=t.shipment.fresh_or_food, route=route, answer_due_at=answer_due,
             ),
             start_to_close_timeout=IO_TIMEOUT,
             retry_policy=IO_RETRY,
-            summary=f"dispatch round {t.dispatch_round} ({purpose.value}) to station {t.station}",
+            summary=f"dispatch round {t.dispatch_round} ({purpose.value}, {route.value}) to station {t.station}",
         )
-        await self._step(Action.DISPATCHED, f"dispatched to station {t.station} ({purpose.value})",
-                         round=str(t.dispatch_round), purpose=purpose.value, due_at=due.isoformat())
-        self.start_ladders(deadline)
+        await self._step(Action.DISPATCHED, f"dispatched to station {t.station} ({purpose.value}, {route.value})",
+                         round=str(t.dispatch_round), purpose=purpose.value, route=route.value,
+                         due_at=due.isoformat(), answer_due_at=answer_due.isoformat())
+        if needs_answer:
+            self.start_ladders(deadline)
         urgent = self._policy.messages.urgent_dispatch
         if t.urgency.urgent and urgent is not None and t.dispatch_round == 1:  # R-URG-2: at dispatch
             if await self.notify(urgent, f"{t.ticket_id}:urgent-dispatch", "urgent dispatch (R-URG-2)"):
                 await self._step(Action.MESSAGE_SENT, f"{urgent.role} told of the urgent dispatch", rule=urgent.rule)
         return deadline
+
+    def station_answered(self) -> None:
+        """The station's feedback: it meets the coordination deadline and, if still open, the dispatch answer."""
+        now = workflow.now()
+        for kind in (DeadlineKind.COORDINATION, DeadlineKind.DISPATCH_ANSWER):
+            deadline = self._ticket.pending(kind)
+            if deadline.met_at is None:
+                deadline.met_at = now  # kept after a breach too: how late the answer came
 
     # --- recording ----------------------------------------------------------
 

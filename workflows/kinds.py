@@ -77,14 +77,13 @@ class KindFlows(TicketBase):
         On a loss, a station that lets the deadline pass brings in the network manager (R-LOSS-1)."""
         t = self._ticket
         on_breach = self.station_silent if t.kind == Kind.LOSS else None
-        fell_due = await self._wait_for(self._arrived("station_reply"), (DeadlineKind.COORDINATION,),
+        fell_due = await self._wait_for(self._arrived("station_reply"),
+                                        (DeadlineKind.COORDINATION, DeadlineKind.DISPATCH_ANSWER),
                                         waiting_for, until=until, on_breach=on_breach)
         if fell_due is not None:
             return fell_due
         reply: StationReply = self._take("station_reply")
-        coordination = t.pending(DeadlineKind.COORDINATION)
-        if coordination.met_at is None:
-            coordination.met_at = workflow.now()
+        self.station_answered()
         extra = {"parcel_status": reply.parcel_status.value} if reply.parcel_status else {}
         await self._step(Action.STATION_REPLIED, reply.finding, round=str(t.dispatch_round), **extra)
         return reply
@@ -133,7 +132,6 @@ class KindFlows(TicketBase):
         t = self._ticket
         await self._step(Action.LOSS_CONFIRMED, "no result within the loss-confirmation period", rule="R-LOSS-2")
         await self.dispatch(DispatchPurpose.DECLARE_LOSS)  # the origin station declares it in the system
-        t.pending(DeadlineKind.COORDINATION).met_at = workflow.now()  # declaring needs no reply
         if t.customer.role == CustomerRole.RECIPIENT:
             await self._step(Action.CUSTOMER_TOLD, COMPENSATION_TO_SENDER, rule="R-LOSS-5")
         await self.tell_claim_time_limit()
@@ -173,8 +171,8 @@ class KindFlows(TicketBase):
         await self.dispatch(DispatchPurpose.STATION_HEAD)  # contact the responsible station's head
         penalty: PenaltyDecision = await self._await_message(
             Status.AWAITING_PENALTY, "penalty_decision", "the station head's penalty decision",
-            watch=(DeadlineKind.COORDINATION,))
-        self._ticket.pending(DeadlineKind.COORDINATION).met_at = workflow.now()
+            watch=(DeadlineKind.COORDINATION, DeadlineKind.DISPATCH_ANSWER))
+        self.station_answered()
         await self._step(Action.PENALTY_DECIDED, penalty.decision, penalised=str(penalty.penalised).lower())
         satisfied = await self.customer_says("the follow-up on the customer's satisfaction")
         await self._close("satisfied" if satisfied == CallbackOutcome.RESOLVED else "dissatisfied")

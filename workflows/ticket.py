@@ -19,7 +19,7 @@ from workflows.kinds import KindFlows
 
 with workflow.unsafe.imports_passed_through():
     from domain.claims import ClaimDecision
-    from domain.flow import amend_refusal
+    from domain.flow import amend_refusal, refusal
     from domain.ticket import (
         Action,
         Amendment,
@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         PenaltyDecision,
         ReviewResult,
         SenderDecision,
+        StationAck,
         StationReply,
         TicketOpening,
         TicketState,
@@ -97,6 +98,24 @@ class TicketWorkflow(BackOffice, Claims, KindFlows, Escalation):
         await self._deliver("station_reply", reply, why=(
             f"the reply came from station {reply.station}, but the ticket is with {self._ticket.station}"
             if other else None))
+
+    @workflow.signal
+    async def station_acknowledged(self, ack: StationAck) -> None:
+        """R-CLK-2/3: the station took the dispatch on; its feedback (R-CLK-4) is still owed."""
+        t = self._ticket
+        why = refusal(t.status, "station_ack")
+        if why is None and ack.station != t.station:
+            why = f"the acknowledgement came from station {ack.station}, but the ticket is with {t.station}"
+        answer = t.pending(DeadlineKind.DISPATCH_ANSWER) if why is None else None
+        if answer is not None and answer.met_at is not None:
+            why = "this dispatch was already answered"
+        if why is not None:
+            await self._step(Action.MESSAGE_IGNORED, why, message="station_ack")
+            return
+        answer.met_at = workflow.now()
+        in_time = answer.breached_at is None
+        await self._step(Action.STATION_ACKNOWLEDGED, ack.note, rule=answer.rule, round=str(t.dispatch_round),
+                         in_time=str(in_time).lower())
 
     @workflow.signal
     async def callback_done(self, report: CallbackReport) -> None:

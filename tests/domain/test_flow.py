@@ -49,7 +49,8 @@ def test_closed_ticket_refuses_every_message():
 def test_a_ticket_takes_only_the_message_it_waits_for():
     assert refusal(Status.AWAITING_STATION, "station_reply") is None
     assert refusal(Status.AWAITING_CALLBACK, "callback") is None
-    assert "waiting for a station reply, not a callback" in refusal(Status.AWAITING_STATION, "callback")
+    assert "waiting for a station ack or station reply, not a callback" in refusal(Status.AWAITING_STATION, "callback")
+    assert refusal(Status.AWAITING_STATION, "station_ack") is None  # R-CLK-2/3
     assert "open and not waiting" in refusal(Status.OPEN, "station_reply")
     assert refusal(Status.AWAITING_CALLBACK, "customer_contact") is not None
 

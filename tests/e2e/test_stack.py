@@ -102,10 +102,20 @@ async def test_inquiry_over_http_from_open_to_closed(sqlite_stack):
         wrong = await http.post(f"/v1/tickets/{tid}/station-replies", json={"station": "ELSEWHERE", "finding": "?"})
         assert wrong.status_code == 409 and "E2E-FLOW" in wrong.json()["detail"]
         early = await http.post(f"/v1/tickets/{tid}/callbacks", json={"outcome": "resolved"})
-        assert early.status_code == 409 and "waiting for a station reply" in early.json()["detail"]
+        assert early.status_code == 409 and "waiting for a station ack or station reply" in early.json()["detail"]
         assert (await http.post("/v1/tickets/nope/callbacks", json={"outcome": "resolved"})).status_code == 404
         assert (await http.post(f"/v1/tickets/{tid}/callbacks", json={"outcome": "maybe"})).status_code == 422
         assert (await http.get("/v1/tickets/nope")).status_code == 404
+
+        # The station takes the dispatch on (R-CLK-2: direct, within 2 working hours), then answers.
+        ack = await http.post(f"/v1/tickets/{tid}/station-acks", json={"station": station, "note": "on it"})
+        assert ack.status_code == 202
+        acked = await until(http, tid, lambda v: v["steps"][-1]["action"] == "station_acknowledged")
+        assert acked["steps"][-1]["data"]["rule"] == "R-CLK-2"
+        dispatch = (await http.get(f"/v1/stations/{station}/dispatches")).json()["items"][0]
+        assert dispatch["route"] == "direct" and dispatch["answered_in_time"] is True
+        again = await http.post(f"/v1/tickets/{tid}/station-acks", json={"station": station})
+        assert again.status_code == 202  # recorded as ignored: already answered
 
         # The station answers; the customer disputes; back to the station; unreachable; resolved.
         r = await http.post(f"/v1/tickets/{tid}/station-replies",
@@ -123,7 +133,7 @@ async def test_inquiry_over_http_from_open_to_closed(sqlite_stack):
         second_due = _instant(second["deadlines"][0]["due_at"]) - _instant(second["deadlines"][0]["started_at"])
         assert second_due >= timedelta(hours=1)  # on the default 08:00-18:00 calendar: at least an hour
         view = await until(http, tid, lambda v: v["dispatch_round"] == 2 and v["status"] == "awaiting_station")
-        round2 = view["deadlines"][-1]
+        round2 = next(d for d in view["deadlines"] if d["kind"] == "coordination" and d["round"] == 2)
         assert _instant(round2["due_at"]) - _instant(round2["started_at"]) == timedelta(seconds=4)
         await http.post(f"/v1/tickets/{tid}/station-replies", json={"station": station, "finding": "found in the depot"})
         await until(http, tid, lambda v: v["status"] == "awaiting_callback")

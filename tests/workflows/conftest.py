@@ -156,3 +156,8 @@ async def keep_history(handle: WorkflowHandle, name: str) -> None:
     """With PARCELCARE_SAVE_HISTORIES=1, keep this closed ticket's history for the replay tests."""
     if os.environ.get("PARCELCARE_SAVE_HISTORIES") == "1":
         (HISTORIES / f"{name}.json").write_text((await handle.fetch_history()).to_json())
+
+
+def breaches(view, *kinds) -> list[tuple]:
+    """The ticket's breaches of the given deadline kinds, as (kind, instant)."""
+    return [(b.kind, b.at) for b in view.breaches if b.kind in kinds]

@@ -25,6 +25,7 @@ PEOPLE = [
     (Role.HQ_CS, "hq", "+8613900000003"),
     (Role.TEAM_LEAD, "best", "+8613900000004"),
     (Role.V_CARE, "hq", "+8613900000005"),
+    (Role.NETWORK_MANAGER, "shanghai", "+8613900000006"),
 ]
 
 
@@ -74,9 +75,10 @@ async def test_r_esc_1_to_3_every_tier_fires_at_its_exact_working_instant_from_a
         view = await handle.query(TicketWorkflow.view)
         expected = [("internal", "1", _sh(friday + timedelta(days=1), 19) + late),
                     ("ems", "1", _sh(friday + timedelta(days=2), 18)),
+                    ("network", "1", _sh(friday + timedelta(days=2), 18)),  # R-ESC-6
                     ("internal", "2", _sh(friday + timedelta(days=2), 19) + late),
                     ("ems", "2", _sh(tuesday, 16)), ("ems", "3", _sh(tuesday, 18))]
-        got = _escalations(view)
+        got = sorted(_escalations(view), key=lambda e: (e[2] - timedelta(microseconds=e[2].microsecond), e[0]))
         assert [(lad, tier) for lad, tier, _ in got] == [(lad, tier) for lad, tier, _ in expected]
         for (_, _, at), (_, _, want) in zip(got, expected):
             assert timedelta(0) <= at - want < timedelta(seconds=2)

@@ -31,7 +31,7 @@ from domain.ticket import (
 from domain.urgency import assess_urgency
 from store.claims import ClaimStore
 from tests.conftest import make_opening
-from tests.workflows.conftest import keep_history, until
+from tests.workflows.conftest import breaches, keep_history, until
 from workflows.ticket import TicketWorkflow
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -267,7 +267,7 @@ async def test_r_pu_pickup_reply_promise_runs_from_the_call(time_skipping_env, w
     assert promise.due_at - promise.started_at == timedelta(hours=2)  # R-CLK-1
     await env.sleep(timedelta(hours=3))  # the station is slow: the promise to the customer is broken
     view = await handle.query(TicketWorkflow.view)
-    assert [b.kind for b in view.breaches] == [DeadlineKind.REPLY]
+    assert [k for k, _ in breaches(view, DeadlineKind.REPLY, DeadlineKind.COORDINATION)] == [DeadlineKind.REPLY]
     await handle.signal(TicketWorkflow.station_replied, _reply(finding="courier comes at 15:00"))
     await until(env, handle, _status(Status.AWAITING_CALLBACK))
     await handle.signal(TicketWorkflow.callback_done, CallbackReport(outcome=CallbackOutcome.RESOLVED))
@@ -309,7 +309,7 @@ async def test_r_loss_1_a_silent_or_suspended_station_brings_in_the_network_mana
     await until(env, handle, _status(Status.AWAITING_STATION))
     await env.sleep(timedelta(days=3))  # past the coordination deadline (R-CLK-4): the station is silent
     view = await until(env, handle, lambda v: v.dispatch_round == 2)
-    assert [b.kind for b in view.breaches] == [DeadlineKind.COORDINATION, ]
+    assert [k for k, _ in breaches(view, DeadlineKind.COORDINATION)] == [DeadlineKind.COORDINATION]
     await handle.signal(TicketWorkflow.station_replied,
                         StationReply(station="SH-PD-01", finding="station closed", station_suspended=True,
                                      parcel_status=ParcelStatus.NOT_FOUND))

@@ -19,7 +19,7 @@ from domain.ticket import (
     workflow_id,
 )
 from tests.conftest import make_opening
-from tests.workflows.conftest import settle_and_terminate, until
+from tests.workflows.conftest import breaches, settle_and_terminate, until
 from workflows.ticket import TicketWorkflow
 
 
@@ -44,7 +44,7 @@ async def test_r_clk_4_and_r_clk_1_both_deadlines_expire_then_the_ticket_closes(
     env = time_skipping_env
     handle = await open_ticket(env, worker, weekly_policy)
     view = await until(env, handle, lambda v: v.status == Status.AWAITING_STATION)
-    coordination = view.deadlines[0]
+    coordination = view.pending(DeadlineKind.COORDINATION)
     # R-CLK-4: 20 working hours on R-CAL-1, computed from the dispatch instant.
     assert coordination.kind == DeadlineKind.COORDINATION and coordination.rule == "R-CLK-4"
     assert coordination.due_at == weekly_policy.deadline(coordination.started_at, weekly_policy.clocks.coordination_deadline)
@@ -52,24 +52,27 @@ async def test_r_clk_4_and_r_clk_1_both_deadlines_expire_then_the_ticket_closes(
 
     await env.sleep(timedelta(days=4))  # far past 48 h: the station never answered
     view = await _view(handle)
-    assert [(b.kind, b.at) for b in view.breaches] == [(DeadlineKind.COORDINATION, coordination.due_at)]
+    assert breaches(view, DeadlineKind.COORDINATION) == [(DeadlineKind.COORDINATION, coordination.due_at)]
     assert view.status == Status.AWAITING_STATION  # a breach is recorded; the ticket is not dropped (R-REC-2)
 
     await handle.signal(TicketWorkflow.station_replied, StationReply(station="SH-PD-01", finding="at the station"))
     view = await until(env, handle, lambda v: v.status == Status.AWAITING_CALLBACK, step=timedelta(seconds=1))
-    reply = view.deadlines[1]
+    reply = view.pending(DeadlineKind.REPLY)
     assert reply.kind == DeadlineKind.REPLY and reply.due_at - reply.started_at == timedelta(hours=2)  # R-CLK-1
 
     await env.sleep(timedelta(hours=3))
     view = await _view(handle)
-    assert [b.kind for b in view.breaches] == [DeadlineKind.COORDINATION, DeadlineKind.REPLY]
-    assert view.breaches[1].at == reply.due_at
+    assert breaches(view, DeadlineKind.COORDINATION, DeadlineKind.REPLY) == [
+        (DeadlineKind.COORDINATION, coordination.due_at), (DeadlineKind.REPLY, reply.due_at)]
 
     await handle.signal(TicketWorkflow.callback_done, CallbackReport(outcome=CallbackOutcome.RESOLVED, note="told"))
     final = await handle.result()
     assert final.status == Status.CLOSED and final.resolution == "resolved"
-    assert _actions(final) == ["opened", "status_checked", "customer_told", "dispatched", "deadline_breached", "station_replied",
-                               "deadline_breached", "closed"]
+    assert _actions(final) == ["opened", "status_checked", "customer_told", "dispatched",
+                               "deadline_breached", "deadline_breached",  # R-CLK-2 answer, then R-CLK-4
+                               "station_replied", "deadline_breached", "closed"]
+    assert [s.data["rule"] for s in final.steps if s.action == Action.DEADLINE_BREACHED] == [
+        "R-CLK-2", "R-CLK-4", "R-CLK-1"]
     recorded = await ticket_store.get(final.ticket_id)  # the record agrees with the workflow
     assert recorded.status == Status.CLOSED
     assert [s.action for s in recorded.steps] == [s.action for s in final.steps]
@@ -89,8 +92,8 @@ async def test_r_inq_4_dispute_goes_back_to_the_station_and_unreachable_retries(
     await handle.signal(TicketWorkflow.callback_done, CallbackReport(outcome=CallbackOutcome.DISPUTED, note="not received"))
     view = await until(env, handle, lambda v: v.dispatch_round == 2 and v.status == Status.AWAITING_STATION,
                         step=timedelta(seconds=1))
-    second = view.deadlines[-1]
-    assert second.kind == DeadlineKind.COORDINATION and second.round == 2
+    second = view.pending(DeadlineKind.COORDINATION)
+    assert second.round == 2 and view.pending(DeadlineKind.DISPATCH_ANSWER).round == 2
     dispatches, _ = await ticket_store.dispatches("SH-PD-01", pending_only=False, limit=10, offset=0)
     assert [(d.round, d.answered_at is not None) for d in dispatches] == [(1, True), (2, False)]
 
@@ -124,7 +127,7 @@ async def test_messages_the_ticket_is_not_waiting_for_are_recorded_and_ignored(
     view = await until(env, handle, lambda v: len(v.steps) >= 4, step=timedelta(seconds=1))
     ignored = [s for s in view.steps if s.action == Action.MESSAGE_IGNORED]
     assert [s.data["message"] for s in ignored] == ["callback", "station_reply"]
-    assert "waiting for a station reply" in ignored[0].note and "ELSEWHERE" in ignored[1].note
+    assert "waiting for a station ack or station reply" in ignored[0].note and "ELSEWHERE" in ignored[1].note
     assert view.status == Status.AWAITING_STATION
 
 
@@ -146,5 +149,5 @@ async def test_a_ticket_continued_as_new_resumes_where_it_was(
     await resumed.signal(TicketWorkflow.callback_done, CallbackReport(outcome=CallbackOutcome.RESOLVED))
     final = await resumed.result()
     assert _actions(final) == ["opened", "status_checked", "customer_told", "dispatched", "station_replied", "closed"]  # no second "opened"
-    assert final.deadlines[:2] == carried.deadlines[:1] + [final.deadlines[1]]
-    assert final.deadlines[1].met_at is not None
+    assert final.deadlines[:2] == carried.deadlines[:2]  # the dispatch's deadlines, carried over as they were
+    assert final.pending(DeadlineKind.REPLY).met_at is not None
