@@ -105,7 +105,7 @@ class Stack:
     def start(self) -> None:
         s = self.settings
         s.data_dir.mkdir(parents=True, exist_ok=True)
-        self._env = {**os.environ, **dev_codec_env(s)}
+        self._env = {**os.environ, **dev_codec_env(s), "PARCELCARE_WORKER_METRICS_PORT": str(self.worker_metrics_port)}
         token = self._env.get("PARCELCARE_CODEC_TOKEN", s.codec_token)
         codec = self._spawn("codec", [sys.executable, "-m", "security.codec_server"])
         host, port = _host_port(s.temporal_address)
@@ -144,6 +144,10 @@ class Stack:
         asyncio.run(register())
 
     @property
+    def worker_metrics_port(self) -> int:
+        return self.settings.worker_metrics_port or 9464
+
+    @property
     def codec_url(self) -> str:
         return f"http://{self.settings.api_host}:{self.settings.codec_port}"
 
@@ -159,6 +163,8 @@ class Stack:
             f"  Temporal UI    http://{_host_port(s.temporal_address)[0]}:{s.temporal_ui_port}",
             f"  Temporal gRPC  {s.temporal_address}   namespace {s.temporal_namespace}",
             f"  Codec server   {self.codec_url}   (the UI decodes payloads through it)",
+            f"  Metrics        {self.api_url}/metrics (API, tickets)   "
+            f"http://{s.api_host}:{self.worker_metrics_port}/metrics (worker)",
             f"  Database       {s.database_url}",
             f"  Policy         {s.policy}",
             f"  Logs           {self.logs}/",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -56,6 +57,12 @@ class Settings(BaseSettings):
     codec_token: str = ""
     codec_cors_origins: list[str] = ["http://localhost:8233", "http://127.0.0.1:8233"]
     codec_port: int = 8234
+    # Operations (issue 6): logs as readable text (make run) or JSON (production); the worker's
+    # Prometheus endpoint (Temporal runtime metrics; 0 turns it off) and its shutdown grace period.
+    log_format: Literal["text", "json"] = "text"
+    log_level: str = "INFO"
+    worker_metrics_port: int = 0
+    worker_grace_seconds: float = 30.0
     api_host: str = "127.0.0.1"
     api_port: int = 8000
 
@@ -75,11 +82,28 @@ def _parse_cached(path: str, _mtime_ns: int, _size: int) -> Policy:
     return parse_policy(Path(path).read_text(encoding="utf-8"))
 
 
-async def connect_temporal(settings: Settings) -> Client:
+def configure_logging(settings: Settings, process: str) -> None:
+    """One logging setup per process. Messages carry ticket and workflow ids, never names or phones
+    (the code masks phones and keeps names out of log calls)."""
+    handler = logging.StreamHandler()
+    if settings.log_format == "json":
+        from pythonjsonlogger.json import JsonFormatter
+
+        handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
+                                           static_fields={"process": process}))
+    else:
+        handler.setFormatter(logging.Formatter(f"%(asctime)s {process} %(name)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log_level)
+
+
+async def connect_temporal(settings: Settings, runtime=None) -> Client:
     """A Temporal client that speaks pydantic models, with payloads encrypted when codec keys are set
     (security/codec.py), for the API and the worker alike."""
     from security.codec import data_converter  # imported here: security imports this module
 
     return await Client.connect(
-        settings.temporal_address, namespace=settings.temporal_namespace, data_converter=data_converter(settings)
+        settings.temporal_address, namespace=settings.temporal_namespace, data_converter=data_converter(settings),
+        **({"runtime": runtime} if runtime is not None else {}),
     )

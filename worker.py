@@ -6,10 +6,12 @@ import asyncio
 import logging
 import signal
 from dataclasses import dataclass
+from datetime import timedelta
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
@@ -19,7 +21,7 @@ from activities.adapters.sms import SmsGateway, sms_gateway
 from activities.calendar import ClockActivities, HolidaySource
 from activities.messages import MessageActivities
 from activities.tickets import TicketActivities
-from settings import Settings, connect_temporal, get_settings
+from settings import Settings, configure_logging, connect_temporal, get_settings
 from store.db import create_engine_for
 from store.claims import ClaimStore
 from store.directory import DirectoryStore
@@ -78,7 +80,7 @@ def shell_for(settings: Settings, engine) -> Shell:
     )
 
 
-def build_worker(client: Client, task_queue: str, shell: Shell) -> Worker:
+def build_worker(client: Client, task_queue: str, shell: Shell, grace: timedelta = timedelta(seconds=30)) -> Worker:
     acts = TicketActivities(shell.store, shell.stations, shell.claims, shell.claim_store)
     clock = ClockActivities(shell.holidays)
     messages = MessageActivities(shell.messages, shell.directory, shell.sms, shell.sms_driver)
@@ -88,18 +90,29 @@ def build_worker(client: Client, task_queue: str, shell: Shell) -> Worker:
         workflows=[TicketWorkflow],
         activities=[acts.record_step, acts.dispatch_to_station, acts.file_claim, acts.record_claim_decision,
                     clock.compute_deadline, clock.extend_deadline, clock.local_date, messages.send_message],
+        graceful_shutdown_timeout=grace,  # on SIGTERM, running activities get this long to finish
     )
+
+
+def runtime_for(settings: Settings) -> Runtime | None:
+    """The Temporal runtime with its Prometheus exporter (worker, workflow and activity metrics)."""
+    if not settings.worker_metrics_port:
+        return None
+    return Runtime(telemetry=TelemetryConfig(
+        metrics=PrometheusConfig(bind_address=f"{settings.api_host}:{settings.worker_metrics_port}")))
 
 
 async def main() -> None:
     settings = get_settings()
-    client = await connect_temporal(settings)
+    configure_logging(settings, "worker")
+    client = await connect_temporal(settings, runtime_for(settings))
     engine = create_engine_for(settings.database_url)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with build_worker(client, settings.task_queue, shell_for(settings, engine)):
+    grace = timedelta(seconds=settings.worker_grace_seconds)
+    async with build_worker(client, settings.task_queue, shell_for(settings, engine), grace):
         log.info("worker polling task queue %s on %s", settings.task_queue, settings.temporal_address)
         await stop.wait()
     await engine.dispose()
@@ -107,5 +120,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     asyncio.run(main())

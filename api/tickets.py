@@ -46,7 +46,17 @@ from domain.ticket import (
     workflow_id,
 )
 from store.repository import TicketFilter
-from workflows.ticket import CARRIER, STATION, TICKET_KIND, TICKET_STATUS, TicketWorkflow
+from workflows.ticket import (
+    BREACHED,
+    CARRIER,
+    ESCALATION_TIER,
+    PROVINCE,
+    STATION,
+    TICKET_KIND,
+    TICKET_STATUS,
+    URGENT,
+    TicketWorkflow,
+)
 
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
 
@@ -75,6 +85,10 @@ async def open_ticket(body: OpenTicket, response: Response, client: ClientDep, s
                     SearchAttributePair(TICKET_STATUS, Status.OPEN.value),
                     SearchAttributePair(CARRIER, opening.carrier),
                     SearchAttributePair(STATION, opening.station),
+                    SearchAttributePair(URGENT, opening.urgency.urgent),
+                    SearchAttributePair(BREACHED, False),
+                    SearchAttributePair(ESCALATION_TIER, 0),
+                    *([SearchAttributePair(PROVINCE, opening.station_province)] if opening.station_province else []),
                 ]),
                 static_summary=static_summary(opening.kind, opening.waybill, opening.station, opening.urgency.urgent),
                 static_details=f"policy {opening.policy.version}",

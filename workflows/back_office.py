@@ -95,10 +95,9 @@ class BackOffice(TicketBase):
         """Paused on the customer: remind at the next attempt, resume when the customer answers."""
         t = self._ticket
         arrived = self._arrived("callback", "customer_contact")
-        workflow.set_current_details(
-            f"Waiting on the customer (unreachable); reply promise paused. Next callback attempt: "
-            f"{t.next_callback_at.isoformat() if t.next_callback_at else 'now'}"
-        )
+        self._waiting_for = ("the customer (unreachable; reply promise paused), next callback attempt "
+                             f"{t.next_callback_at.isoformat() if t.next_callback_at else 'now'}")
+        self._publish()
         if t.next_callback_at is not None:
             remaining = t.next_callback_at - workflow.now()
             try:

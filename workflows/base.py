@@ -37,7 +37,14 @@ TICKET_KIND = SearchAttributeKey.for_keyword("TicketKind")
 TICKET_STATUS = SearchAttributeKey.for_keyword("TicketStatus")
 CARRIER = SearchAttributeKey.for_keyword("Carrier")
 STATION = SearchAttributeKey.for_keyword("Station")
-SEARCH_ATTRIBUTES = (TICKET_KIND, TICKET_STATUS, CARRIER, STATION)  # never names or phones
+PROVINCE = SearchAttributeKey.for_keyword("Province")
+URGENT = SearchAttributeKey.for_bool("Urgent")
+ESCALATION_TIER = SearchAttributeKey.for_int("EscalationTier")
+NEXT_DEADLINE = SearchAttributeKey.for_datetime("NextDeadline")
+BREACHED = SearchAttributeKey.for_bool("Breached")
+# What ops filter on in the Temporal UI; never names or phones (search attributes are not encrypted).
+SEARCH_ATTRIBUTES = (TICKET_KIND, TICKET_STATUS, CARRIER, STATION, PROVINCE, URGENT, ESCALATION_TIER, NEXT_DEADLINE,
+                     BREACHED)
 
 # I/O is retried until it succeeds: a database or station outage delays a step, never loses it.
 IO_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
@@ -128,14 +135,12 @@ class TicketBase:
         passing ends the wait and is returned. None means the awaited message arrived."""
         while not arrived():
             running = self._running(watch + ((until,) if until else ()))
+            self._waiting_for = waiting_for
+            self._publish()
             if not running:
-                workflow.set_current_details(f"Waiting for {waiting_for}.")
                 await workflow.wait_condition(arrived)
                 return None
             nearest = min(running, key=lambda d: d.due_at)
-            workflow.set_current_details(
-                f"Waiting for {waiting_for}. Next: {nearest.rule} {nearest.kind.value} at {nearest.due_at.isoformat()}"
-            )
             remaining = nearest.due_at - workflow.now()
             try:
                 if remaining <= timedelta(0):
@@ -215,6 +220,29 @@ class TicketBase:
             self._ticket.status = status
             workflow.upsert_search_attributes([TICKET_STATUS.value_set(status.value)])
 
+    def _publish(self) -> None:
+        """Keep what ops see in the Temporal UI current at every step: the search attributes they
+        filter on and the Markdown details that say what the ticket waits for and until when."""
+        t = self._ticket
+        running = [d for d in t.deadlines if d.met_at is None and d.breached_at is None and not d.paused]
+        nearest = min(running, key=lambda d: d.due_at) if running and t.status != Status.CLOSED else None
+        tier = max((int(s.data["tier"]) for s in t.steps if s.action == Action.ESCALATED), default=0)
+        workflow.upsert_search_attributes([
+            URGENT.value_set(t.urgency.urgent), BREACHED.value_set(bool(t.breaches)),
+            ESCALATION_TIER.value_set(tier),
+            NEXT_DEADLINE.value_set(nearest.due_at) if nearest else NEXT_DEADLINE.value_unset(),
+        ])
+        lines = [f"**{t.kind.value}** ticket, status **{t.status.value}**" + (" · **urgent**" if t.urgency.urgent else "")]
+        if getattr(self, "_waiting_for", None) and t.status != Status.CLOSED:
+            lines.append(f"Waiting for {self._waiting_for}.")
+        if nearest:
+            lines.append(f"Next deadline: {nearest.rule} {nearest.kind.value}, due {nearest.due_at.isoformat()}")
+        if t.breaches:
+            lines.append("Breached: " + ", ".join(f"{b.rule} at {b.at.isoformat()}" for b in t.breaches))
+        if tier:
+            lines.append(f"Escalation tier {tier} reached")
+        workflow.set_current_details("\n\n".join(lines))
+
     async def _close(self, resolution: str, note: str = "", **data: str) -> None:
         self._set_status(Status.CLOSED)  # first: it upserts the search attribute only on a change
         self._ticket.close(workflow.now(), resolution=resolution)
@@ -223,6 +251,7 @@ class TicketBase:
     async def _step(self, action: Action, note: str = "", **data: str) -> None:
         """R-REC-1: append a step to the ticket and record it with the ticket as it now is."""
         step = self._ticket.add_step(workflow.now(), action, note, **data)
+        self._publish()
         await workflow.execute_activity_method(
             TicketActivities.record_step,
             StepRecord(ticket=self._ticket.model_copy(deep=True), step=step),

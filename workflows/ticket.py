@@ -12,7 +12,18 @@ from __future__ import annotations
 from temporalio import workflow
 
 from workflows.back_office import BackOffice
-from workflows.base import CARRIER, SEARCH_ATTRIBUTES, STATION, TICKET_KIND, TICKET_STATUS  # noqa: F401
+from workflows.base import (  # noqa: F401 - re-exported for the API and the worker
+    BREACHED,
+    CARRIER,
+    ESCALATION_TIER,
+    NEXT_DEADLINE,
+    PROVINCE,
+    SEARCH_ATTRIBUTES,
+    STATION,
+    TICKET_KIND,
+    TICKET_STATUS,
+    URGENT,
+)
 from workflows.claims import Claims
 from workflows.escalation import Escalation
 from workflows.kinds import KindFlows

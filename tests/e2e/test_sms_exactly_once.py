@@ -93,6 +93,8 @@ async def test_r_esc_5_a_worker_killed_mid_send_and_restarted_sends_each_message
         assert {r.key for r in records} == set(sent_keys)  # the OutId is our reserved key
         director = next(r for r in records if r.role == "provincial_cs_director")
         assert director.attempts == 1  # after the kill, the provider was asked, not sent to again
+        worker.send_signal(signal.SIGTERM)  # graceful: finishes within its grace period and exits cleanly
+        assert worker.wait(timeout=40) == 0
     finally:
         worker.kill()
         worker.wait()

@@ -289,4 +289,33 @@ async def test_a_station_that_never_answers_walks_the_whole_ladder_over_http(lad
             ("provincial_cs_director", "sent"), ("provincial_vp", "sent"), ("hq_cs", "sent")]
         assert all("****" in m["phone"] for m in messages) and "R-ESC-2" in messages[1]["text"]
         assert (await http.get("/v1/tickets/nope/messages")).status_code == 404
+
+        # Ops: an urgent ticket elsewhere, then the questions ops ask of the Temporal UI.
+        urgent = ticket_body("E2E-URGENT", station_province="zhejiang", shipment={"contents": "passport"})
+        urgent_id = (await http.post("/v1/tickets", json=urgent)).json()["ticket_id"]
+        await until(http, urgent_id, lambda v: v["status"] == "awaiting_review")
+        assert (await http.get("/readyz")).json() == {"status": "ready"}
+        metrics = (await http.get("/metrics")).text
+        assert 'parcelcare_tickets_opened_total{kind="inquiry"} 2.0' in metrics
+        assert 'parcelcare_escalations_total{ladder="ems",tier="3"} 1.0' in metrics
+        assert 'parcelcare_deadlines_breached_total{rule="R-CLK-4"} 1.0' in metrics
+        assert 'parcelcare_sms_total{role="hq_cs",state="sent"} 1.0' in metrics
+        assert 'parcelcare_http_requests_total{method="POST",route="/v1/tickets",status="201"} 2.0' in metrics
+        assert "13900000001" not in metrics and tid not in metrics  # no phones, no per-ticket labels
+    async with httpx.AsyncClient(timeout=10) as plain:
+        worker_metrics = (await plain.get(f"http://127.0.0.1:{stack.env['PARCELCARE_WORKER_METRICS_PORT']}/metrics")).text
+    assert "temporal_" in worker_metrics  # the Temporal runtime's own worker metrics
+
+    client = await Client.connect(stack.temporal_address, data_converter=stack.data_converter())
+    async def ids(query: str) -> list[str]:
+        for _ in range(100):  # visibility is eventually consistent
+            found = sorted([w.id async for w in client.list_workflows(query)])
+            if found:
+                return found
+            await asyncio.sleep(0.1)
+        return []
+    assert await ids("Province = 'shanghai' AND Breached = true AND EscalationTier >= 3 AND Urgent = false") == [
+        f"ticket-{tid}"]
+    assert await ids("Urgent = true AND Province = 'zhejiang' AND TicketStatus = 'awaiting_review'") == [
+        f"ticket-{urgent_id}"]
     assert stack.stop() == 0
