@@ -41,11 +41,15 @@ class MessageOutcome(BaseModel):
 
 
 class MessageActivities:
-    def __init__(self, store: MessageStore, directory: DirectoryStore, gateway: SmsGateway, driver: str) -> None:
+    def __init__(self, store: MessageStore, directory: DirectoryStore, gateway: SmsGateway, driver: str,
+                 unknown_grace: timedelta = timedelta(minutes=2)) -> None:
         self._store = store
         self._directory = directory
         self._gateway = gateway
         self._driver = driver
+        # A provider may list an accepted message only later (Tencent lists it once the receipt is in):
+        # an attempt this recent whose fate is unknown is asked again later, not sent again.
+        self._unknown_grace = unknown_grace
 
     @activity.defn
     async def send_message(self, request: MessageRequest) -> MessageOutcome:
@@ -89,18 +93,24 @@ class MessageActivities:
             if known is not None:
                 await self._store.mark(key, known.state, now, provider_id=known.provider_id)
                 return None
+            waited = now - record.updated_at
+            if waited < self._unknown_grace:
+                raise ApplicationError(f"message {key}: fate of the last attempt unknown; asking again later",
+                                       type="SmsFateUnknown", next_retry_delay=self._unknown_grace - waited)
         await self._store.mark(key, SmsState.SENDING, now, attempt=True)
         try:
             result = await self._gateway.send(sms)
         except SmsError as exc:
-            if exc.retryable:
+            if exc.retryable:  # the provider answered "not now": nothing went out, no doubt to clear later
+                await self._store.mark(key, SmsState.RESERVED, datetime.now(UTC), error=str(exc))
                 raise ApplicationError(str(exc), type="SmsRetryable",
                                        next_retry_delay=timedelta(seconds=exc.retry_after) if exc.retry_after else None
                                        ) from exc
             await self._store.mark(key, SmsState.FAILED, datetime.now(UTC), error=str(exc))
             activity.logger.warning("message %s refused for good: %s", key, exc.code)
             return f"{masked_phone(phone)}: {exc}"
-        await self._store.mark(key, result.state, datetime.now(UTC), provider_id=result.provider_id)
+        await self._store.mark(key, result.state, datetime.now(UTC), provider_id=result.provider_id,
+                               only_from=(SmsState.SENDING,))  # a delivery receipt may have come first
         return None
 
     def _record(self, request: MessageRequest, key: str, phone: str | None, state: SmsState,

@@ -36,7 +36,7 @@ async def delivery_receipts(provider: str, request: Request) -> dict:
         raise HTTPException(404, f"unknown SMS provider {provider!r}; use aliyun or tencent")
     try:
         receipts = parse(await request.body())
-    except ValueError as exc:
+    except (ValueError, TypeError, AttributeError, KeyError) as exc:
         raise HTTPException(422, f"not a {provider} delivery report: {exc}") from exc
     messages: MessageStore = request.app.state.messages
     now = datetime.now(UTC)

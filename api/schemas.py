@@ -71,8 +71,9 @@ class StatusCheck(BaseModel):
 
 
 class TicketOut(TicketState):
-    source: Literal["workflow", "record"] = Field(
-        description="workflow: the live state; record: from the database (the workflow is past retention or unreachable)"
+    source: Literal["workflow", "record", "opening"] = Field(
+        description="workflow: the live state; record: from the database (the workflow is past retention or "
+                    "unreachable); opening: just opened, its worker has not answered yet"
     )
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Query, Response
 from pydantic import AwareDatetime
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
@@ -40,6 +40,7 @@ from domain.ticket import (
     StationReply,
     Status,
     TicketOpening,
+    TicketState,
     request_fingerprint,
     static_summary,
     ticket_id_for_key,
@@ -93,7 +94,6 @@ async def open_ticket(body: OpenTicket, response: Response, client: ClientDep, s
                 static_summary=static_summary(opening.kind, opening.waybill, opening.station, opening.urgency.urgent),
                 static_details=f"policy {opening.policy.version}",
             )
-            return await ticket_view(client, store, opening.ticket_id)
         except WorkflowAlreadyStartedError:
             if idempotency_key is None:
                 opening = opening.model_copy(update={"ticket_id": _new_ticket_id()})
@@ -103,6 +103,11 @@ async def open_ticket(body: OpenTicket, response: Response, client: ClientDep, s
                 raise HTTPException(422, "this Idempotency-Key was already used for a different ticket request")
             response.status_code = 200
             return existing
+        try:
+            return await ticket_view(client, store, opening.ticket_id)
+        except RPCError:  # opened, but no worker answers yet: the ticket as opened, never a second one
+            state = TicketState.from_opening(opening, datetime.now(UTC))
+            return TicketOut(**state.model_dump(), source="opening")
     raise HTTPException(503, "could not allocate a ticket id; try again")
 
 
@@ -247,6 +252,8 @@ async def amend_ticket(ticket_id: str, patch: TicketPatch, client: ClientDep, st
         state = await handle_for(client, ticket_id).execute_update(TicketWorkflow.amend, amendment)
     except WorkflowUpdateFailedError as exc:
         raise conflict(ticket_id, str(exc.cause.message if hasattr(exc.cause, "message") else exc.cause)) from exc
+    except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
+        raise HTTPException(503, "the ticket's workflow did not answer in time; nothing was changed, try again") from exc
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
             raise conflict(ticket_id, "the ticket is closed") from exc

@@ -249,6 +249,8 @@ class Action(StrEnum):
     MESSAGE_SENT = "message_sent"  # a notice: urgent dispatch (R-URG-2) or a message to the customer
     MESSAGE_FAILED = "message_failed"  # nobody in the role, or the provider refused for good: for ops
     STATION_ACKNOWLEDGED = "station_acknowledged"  # R-CLK-2/3: the dispatch was taken on
+    AWAITING = "awaiting"  # the ticket now waits for a message (review, offer answer, decision…)
+    CLAIM_FILING_FAILED = "claim_filing_failed"  # the claims system refused the filing: for ops
 
 
 class Step(BaseModel):

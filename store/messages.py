@@ -47,7 +47,8 @@ class MessageStore:
         return MessageRecord.model_validate(row, from_attributes=True)
 
     async def mark(self, key: str, state: SmsState, at: datetime, provider_id: str | None = None,
-                   error: str | None = None, attempt: bool = False) -> None:
+                   error: str | None = None, attempt: bool = False,
+                   only_from: tuple[SmsState, ...] | None = None) -> None:
         values: dict = {"state": state.value, "updated_at": at}
         if provider_id is not None:
             values["provider_id"] = provider_id
@@ -55,8 +56,11 @@ class MessageStore:
             values["error"] = error
         if attempt:
             values["attempts"] = SmsMessageRow.attempts + 1
+        query = update(SmsMessageRow).where(SmsMessageRow.key == key)
+        if only_from is not None:
+            query = query.where(SmsMessageRow.state.in_([s.value for s in only_from]))
         async with self.engine.begin() as conn:
-            await conn.execute(update(SmsMessageRow).where(SmsMessageRow.key == key).values(**values))
+            await conn.execute(query.values(**values))
 
     async def for_ticket(self, ticket_id: str) -> list[MessageRecord]:
         async with self.engine.connect() as conn:

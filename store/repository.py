@@ -92,7 +92,8 @@ class TicketStore:
 
     async def get(self, ticket_id: str) -> TicketState | None:
         async with self.engine.connect() as conn:
-            row = (await conn.execute(select(TicketRow).where(TicketRow.id == ticket_id))).first()
+            row = (await conn.execute(
+                select(TicketRow).where(TicketRow.id == ticket_id, TicketRow.snapshot.is_not(None)))).first()
             if row is None:
                 return None
             events = (await conn.execute(
@@ -102,7 +103,7 @@ class TicketStore:
 
     async def list(self, flt: TicketFilter, limit: int, offset: int) -> tuple[list[TicketState], int]:
         """Tickets newest first, without their step logs (GET one ticket for those)."""
-        query = select(TicketRow)
+        query = select(TicketRow).where(TicketRow.snapshot.is_not(None))  # rows from before 0003 have none
         if flt.status:
             query = query.where(TicketRow.status == flt.status)
         if flt.kind:

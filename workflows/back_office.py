@@ -32,7 +32,8 @@ class BackOffice(TicketBase):
                 await self.await_callback()
             elif t.status == Status.AWAITING_CUSTOMER:
                 await self.await_customer()
-            if t.status != Status.CLOSED and workflow.info().is_continue_as_new_suggested():
+            # Continue as new only with an empty inbox: a message the API accepted is never dropped.
+            if t.status != Status.CLOSED and not self._inbox and workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(opening.model_copy(update={"carried_state": t}))
 

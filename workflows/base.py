@@ -77,8 +77,10 @@ class TicketBase:
 
     async def _await_message(self, status: Status, message: str, waiting_for: str,
                              watch: tuple[DeadlineKind, ...] = ()) -> BaseModel:
-        """Enter `status`, wait for `message` (breaching watched deadlines that pass), take it."""
+        """Enter `status` (recorded, so lists filter on it), wait for `message` (breaching watched
+        deadlines that pass), take it."""
         self._set_status(status)
+        await self._step(Action.AWAITING, f"waiting for {waiting_for}", message=message)
         await self._wait_for(self._arrived(message), watch, waiting_for)
         return self._take(message)
 
@@ -164,7 +166,8 @@ class TicketBase:
 
     # --- stations -----------------------------------------------------------
 
-    async def dispatch(self, purpose: DispatchPurpose = DispatchPurpose.VERIFY) -> Deadline:
+    async def dispatch(self, purpose: DispatchPurpose = DispatchPurpose.VERIFY,
+                       status: Status | None = Status.AWAITING_STATION) -> Deadline:
         """Send the ticket to the responsible station: it takes the dispatch on under R-CLK-2 (direct) or
         R-CLK-3 (associated) and feeds back under the coordination deadline (R-CLK-4), ladders watching.
         A loss declaration needs no answer: its deadlines are recorded as met."""
@@ -182,7 +185,8 @@ class TicketBase:
         needs_answer = purpose != DispatchPurpose.DECLARE_LOSS
         if not needs_answer:
             deadline.met_at = answer.met_at = started
-        self._set_status(Status.AWAITING_STATION)
+        if status is not None:  # a station reply is taken only while the flow will read it
+            self._set_status(status)
         await workflow.execute_activity_method(
             TicketActivities.dispatch_to_station,
             DispatchOrder(
@@ -206,11 +210,11 @@ class TicketBase:
         return deadline
 
     def station_answered(self) -> None:
-        """The station's feedback: it meets the coordination deadline and, if still open, the dispatch answer."""
+        """The station's feedback meets every open coordination and dispatch-answer deadline, of every
+        round: feedback at any point stops every ladder (R-ESC-4)."""
         now = workflow.now()
-        for kind in (DeadlineKind.COORDINATION, DeadlineKind.DISPATCH_ANSWER):
-            deadline = self._ticket.pending(kind)
-            if deadline.met_at is None:
+        for deadline in self._ticket.deadlines:
+            if deadline.kind in (DeadlineKind.COORDINATION, DeadlineKind.DISPATCH_ANSWER) and deadline.met_at is None:
                 deadline.met_at = now  # kept after a breach too: how late the answer came
 
     # --- recording ----------------------------------------------------------

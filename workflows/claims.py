@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
 
 from workflows.base import IO_RETRY, IO_TIMEOUT, TicketBase
 
@@ -48,11 +49,16 @@ class Claims(TicketBase):
             claimant=t.customer,
             details=t.claim_details, reason=reason, filed_at=workflow.now(),
         )
-        await workflow.execute_activity_method(
-            TicketActivities.file_claim, filing, start_to_close_timeout=IO_TIMEOUT, retry_policy=IO_RETRY,
-            summary="file the claim with the claims team (SPEC §7)",
-        )
-        t.claim_filed_at = filing.filed_at
+        t.claim_filed_at = filing.filed_at  # from now on the details are the claims team's (PATCH refused)
+        try:
+            await workflow.execute_activity_method(
+                TicketActivities.file_claim, filing, start_to_close_timeout=IO_TIMEOUT, retry_policy=IO_RETRY,
+                summary="file the claim with the claims team (SPEC §7)",
+            )
+            await self._step(Action.CLAIM_FILED, reason)
+        except ActivityError as err:  # refused for good: the ticket stays owned (R-REC-2), ops file it by hand
+            cause = getattr(err.cause, "message", None) or str(err.cause or err)
+            await self._step(Action.CLAIM_FILING_FAILED, f"{cause}; file it by hand, then post the decision")
         decision: ClaimDecision = await self._await_message(Status.AWAITING_CLAIM, "claim_decision",
                                                             "the claims team's decision")
         await self.record_claim_decision(decision)

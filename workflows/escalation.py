@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.ticket import Action, Deadline, DeadlineKind, Status
 
 _SEND_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
-_SEND_TIMEOUT = timedelta(seconds=15)
+_SEND_TIMEOUT = timedelta(seconds=60)  # a status query and a send, each with the driver's own timeout
 
 
 class Escalation(TicketBase):
@@ -36,6 +36,16 @@ class Escalation(TicketBase):
         for ladder in ladders_for(self._policy, t.kind.value, t.urgency.urgent):
             self._ladder_tasks.append(asyncio.create_task(self.run_ladder(ladder, coordination)))
 
+    def resume_ladders(self) -> None:
+        """After continue-as-new: ladders of the dispatches still unanswered go on where they were."""
+        for d in self._ticket.deadlines:
+            if d.kind == DeadlineKind.COORDINATION and d.met_at is None:
+                self.start_ladders(d)
+
+    def _escalated(self, ladder: str, round: int, tier: int) -> bool:
+        return any(s.action == Action.ESCALATED and s.data.get("ladder") == ladder and s.data.get("round") == str(round)
+                   and s.data.get("tier") == str(tier) for s in self._ticket.steps)
+
     def stop_ladders(self) -> None:
         for task in self._ladder_tasks:
             task.cancel()
@@ -45,6 +55,8 @@ class Escalation(TicketBase):
         at = coordination.due_at if ladder.start == "coordination_deadline" else coordination.started_at
         for n, tier in enumerate(ladder.tiers, 1):
             _, at = await self._due(tier.after, f"{tier.rule} {ladder.name} tier {n}", start=at)
+            if self._escalated(ladder.name, coordination.round, n):
+                continue  # sent before this run continued as new
             summary = f"{tier.rule} {ladder.name} tier {n}: {tier.role}"
             if await self._answered_before(at, answered, summary):
                 return  # R-ESC-4: feedback stops the ladder

@@ -131,7 +131,7 @@ class KindFlows(TicketBase):
         """R-LOSS-2: 7 days without result confirm the loss; R-LOSS-5: to claims."""
         t = self._ticket
         await self._step(Action.LOSS_CONFIRMED, "no result within the loss-confirmation period", rule="R-LOSS-2")
-        await self.dispatch(DispatchPurpose.DECLARE_LOSS)  # the origin station declares it in the system
+        await self.dispatch(DispatchPurpose.DECLARE_LOSS, status=None)  # the origin station declares it
         if t.customer.role == CustomerRole.RECIPIENT:
             await self._step(Action.CUSTOMER_TOLD, COMPENSATION_TO_SENDER, rule="R-LOSS-5")
         await self.tell_claim_time_limit()
@@ -168,7 +168,7 @@ class KindFlows(TicketBase):
         if await self.customer_says("the customer's answer to the apology") == CallbackOutcome.RESOLVED:
             await self._close("apology_accepted")
             return
-        await self.dispatch(DispatchPurpose.STATION_HEAD)  # contact the responsible station's head
+        await self.dispatch(DispatchPurpose.STATION_HEAD, status=Status.AWAITING_PENALTY)  # the station's head
         penalty: PenaltyDecision = await self._await_message(
             Status.AWAITING_PENALTY, "penalty_decision", "the station head's penalty decision",
             watch=(DeadlineKind.COORDINATION, DeadlineKind.DISPATCH_ANSWER))

@@ -68,6 +68,8 @@ class TicketWorkflow(BackOffice, Claims, KindFlows, Escalation):
             urgent = {"urgent": ", ".join(t.urgency.reasons)} if t.urgency.urgent else {}
             await self._step(Action.OPENED, "ticket recorded", station=t.station, **urgent)
             await self.intake(opening)
+        else:
+            self.resume_ladders()
         if t.kind in _BACK_OFFICE_KINDS:
             await self.back_office(opening)
         elif t.kind == Kind.LOSS:

@@ -89,15 +89,32 @@ async def test_r_esc_5_after_a_timeout_the_provider_is_asked_before_sending_agai
     assert (await messages.for_ticket("t1"))[0].state == SmsState.SENT
 
 
-async def test_a_message_the_provider_never_got_is_sent_on_retry(stores):
+async def test_a_message_the_provider_never_got_is_sent_on_retry_once_its_fate_had_time_to_show(stores):
     messages, directory = stores
     provider = Provider()
     provider.script = ["timeout_before_accept"]
     acts = MessageActivities(messages, directory, provider, "aliyun")
     with pytest.raises(TimeoutError):
         await _run(acts, _request())
-    await _run(acts, _request())
+    with pytest.raises(ApplicationError) as wait:  # too early to tell: asked again later, not resent
+        await _run(acts, _request())
+    assert wait.value.type == "SmsFateUnknown" and not wait.value.non_retryable and provider.accepted == []
+    later = MessageActivities(messages, directory, provider, "aliyun", unknown_grace=timedelta(0))
+    await _run(later, _request())
     assert len(provider.accepted) == 1 and (await messages.for_ticket("t1"))[0].attempts == 2
+
+
+async def test_a_receipt_that_came_first_is_not_overwritten_by_the_send_result(stores):
+    messages, directory = stores
+    from activities.adapters.sms import Receipt
+
+    class ReceiptFirst(Provider):
+        async def send(self, sms):
+            await messages.apply_receipt(Receipt(key=sms.key, provider_id=None, delivered=True), NOW)
+            return await super().send(sms)
+
+    await _run(MessageActivities(messages, directory, ReceiptFirst(), "aliyun"), _request())
+    assert (await messages.for_ticket("t1"))[0].state == SmsState.DELIVERED
 
 
 async def test_a_refusal_retrying_cannot_fix_fails_for_good_and_is_not_tried_again(stores):
