@@ -23,6 +23,12 @@ class TicketFilter:
     urgent: bool | None = None
 
 
+_DISPATCH_MARKS = {
+    Action.STATION_ACKNOWLEDGED: StationDispatchRow.acknowledged_at,
+    Action.STATION_REPLIED: StationDispatchRow.answered_at,
+}
+
+
 class TicketStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -52,21 +58,14 @@ class TicketStore:
                 .returning(TicketEventRow.id)  # rowcount is not reliable across drivers; a returned row is
             )
             is_new = inserted.first() is not None
-            if step.action == Action.STATION_ACKNOWLEDGED:
+            # The outbox shows when the station took the dispatch on and when it answered (R-CLK-2/3, R-KPI).
+            column = _DISPATCH_MARKS.get(step.action)
+            if column is not None:
                 await conn.execute(
                     update(StationDispatchRow)
                     .where(StationDispatchRow.ticket_id == ticket.ticket_id,
-                           StationDispatchRow.round == ticket.dispatch_round,
-                           StationDispatchRow.acknowledged_at.is_(None))
-                    .values(acknowledged_at=step.at)
-                )
-            if step.action == Action.STATION_REPLIED:
-                await conn.execute(
-                    update(StationDispatchRow)
-                    .where(StationDispatchRow.ticket_id == ticket.ticket_id,
-                           StationDispatchRow.round == ticket.dispatch_round,
-                           StationDispatchRow.answered_at.is_(None))
-                    .values(answered_at=step.at)
+                           StationDispatchRow.round == ticket.dispatch_round, column.is_(None))
+                    .values({column: step.at})
                 )
             return is_new
 
