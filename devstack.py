@@ -164,7 +164,7 @@ class Stack:
             f"  Temporal gRPC  {s.temporal_address}   namespace {s.temporal_namespace}",
             f"  Codec server   {self.codec_url}   (the UI decodes payloads through it)",
             f"  Metrics        {self.api_url}/metrics (API, tickets)   "
-            f"http://{s.api_host}:{self.worker_metrics_port}/metrics (worker)",
+            f"http://{s.metrics_host}:{self.worker_metrics_port}/metrics (worker)",
             f"  Database       {s.database_url}",
             f"  Policy         {s.policy}",
             f"  Logs           {self.logs}/",

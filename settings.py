@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
     worker_metrics_port: int = 0
+    metrics_host: str = "127.0.0.1"  # 0.0.0.0 in a container, so Prometheus can scrape the worker
     worker_grace_seconds: float = 30.0
     api_host: str = "127.0.0.1"
     api_port: int = 8000

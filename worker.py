@@ -99,7 +99,7 @@ def runtime_for(settings: Settings) -> Runtime | None:
     if not settings.worker_metrics_port:
         return None
     return Runtime(telemetry=TelemetryConfig(
-        metrics=PrometheusConfig(bind_address=f"{settings.api_host}:{settings.worker_metrics_port}")))
+        metrics=PrometheusConfig(bind_address=f"{settings.metrics_host}:{settings.worker_metrics_port}")))
 
 
 async def main() -> None:

@@ -123,7 +123,7 @@ class TicketBase:
             ClockActivities.local_date,
             LocalDateRequest(instant=workflow.now(), timezone=self._policy.calendars["default"].timezone),
             start_to_close_timeout=_LOCAL_TIMEOUT,
-            summary="the carrier's local date",
+            summary="R-CLK-6 the carrier's local date",
         )
 
     def _running(self, kinds: tuple[DeadlineKind, ...]) -> list[Deadline]:
@@ -196,7 +196,7 @@ class TicketBase:
             ),
             start_to_close_timeout=IO_TIMEOUT,
             retry_policy=IO_RETRY,
-            summary=f"dispatch round {t.dispatch_round} ({purpose.value}, {route.value}) to station {t.station}",
+            summary=f"R-CLK-4 dispatch round {t.dispatch_round} ({purpose.value}, {route.value}) to station {t.station}",
         )
         await self._step(Action.DISPATCHED, f"dispatched to station {t.station} ({purpose.value}, {route.value})",
                          round=str(t.dispatch_round), purpose=purpose.value, route=route.value,
@@ -261,5 +261,5 @@ class TicketBase:
             StepRecord(ticket=self._ticket.model_copy(deep=True), step=step),
             start_to_close_timeout=IO_TIMEOUT,
             retry_policy=IO_RETRY,
-            summary=f"record step {step.seq}: {action}",
+            summary=f"R-REC-1 record step {step.seq}: {action}",
         )

@@ -53,7 +53,7 @@ class Claims(TicketBase):
         try:
             await workflow.execute_activity_method(
                 TicketActivities.file_claim, filing, start_to_close_timeout=IO_TIMEOUT, retry_policy=IO_RETRY,
-                summary="file the claim with the claims team (SPEC §7)",
+                summary="R-CLM file the claim with the claims team",
             )
             await self._step(Action.CLAIM_FILED, reason)
         except ActivityError as err:  # refused for good: the ticket stays owned (R-REC-2), ops file it by hand
@@ -69,7 +69,7 @@ class Claims(TicketBase):
         await workflow.execute_activity_method(
             TicketActivities.record_claim_decision,
             ClaimDecisionRecord(ticket_id=t.ticket_id, decision=decision, at=workflow.now()),
-            start_to_close_timeout=IO_TIMEOUT, retry_policy=IO_RETRY, summary="record the claims decision",
+            start_to_close_timeout=IO_TIMEOUT, retry_policy=IO_RETRY, summary="R-CLM record the claims decision",
         )
         # R-CLK-7: the result letter reaches finance within 3 days; recorded with its instant.
         _, letter_due = await self._due(self._policy.clocks.result_letter, "R-CLK-7 result letter")
