@@ -166,21 +166,15 @@ async def list_tickets(
 @router.post("/{ticket_id}/station-replies", status_code=202, response_model=Accepted)
 async def station_replied(ticket_id: str, reply: StationReply, client: ClientDep, store: StoreDep) -> Accepted:
     """What the station found: a signal to the ticket's workflow."""
-    handle, view = await _ready_for(client, store, ticket_id, "station_reply")
-    if reply.station != view.station:
-        raise conflict(ticket_id, f"it is with station {view.station}, not {reply.station}")
-    await _signal(handle, ticket_id, TicketWorkflow.station_replied, reply)
-    return Accepted(ticket_id=ticket_id, status=view.status, message="station reply received")
+    return await _send(client, store, ticket_id, "station_reply", TicketWorkflow.station_replied, reply,
+                       "station reply received", station=reply.station)
 
 
 @router.post("/{ticket_id}/station-acks", status_code=202, response_model=Accepted)
 async def station_acknowledged(ticket_id: str, ack: StationAck, client: ClientDep, store: StoreDep) -> Accepted:
     """The station took the dispatch on (R-CLK-2 direct: 2 working hours; R-CLK-3 associated: 4)."""
-    handle, view = await _ready_for(client, store, ticket_id, "station_ack")
-    if ack.station != view.station:
-        raise conflict(ticket_id, f"it is with station {view.station}, not {ack.station}")
-    await _signal(handle, ticket_id, TicketWorkflow.station_acknowledged, ack)
-    return Accepted(ticket_id=ticket_id, status=view.status, message="dispatch acknowledged")
+    return await _send(client, store, ticket_id, "station_ack", TicketWorkflow.station_acknowledged, ack,
+                       "dispatch acknowledged", station=ack.station)
 
 
 @router.post("/{ticket_id}/callbacks", status_code=202, response_model=Accepted)
@@ -261,8 +255,12 @@ async def amend_ticket(ticket_id: str, patch: TicketPatch, client: ClientDep, st
     return TicketOut(**state.model_dump(), source="workflow")
 
 
-async def _send(client, store, ticket_id: str, message: str, signal, payload, received: str) -> Accepted:
+async def _send(client, store, ticket_id: str, message: str, signal, payload, received: str,
+                station: str | None = None) -> Accepted:
+    """One path for every answer: 404 / 409 checks, the sender's station if it is a station's, the signal."""
     handle, view = await _ready_for(client, store, ticket_id, message)
+    if station is not None and station != view.station:
+        raise conflict(ticket_id, f"it is with station {view.station}, not {station}")
     await _signal(handle, ticket_id, signal, payload)
     return Accepted(ticket_id=ticket_id, status=view.status, message=received)
 
