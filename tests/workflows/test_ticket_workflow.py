@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+
+import pytest
 from datetime import timedelta
 
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -13,6 +15,7 @@ from domain.ticket import (
     CallbackOutcome,
     CallbackReport,
     DeadlineKind,
+    DispatchRoute,
     StationReply,
     Status,
     TicketState,
@@ -151,3 +154,21 @@ async def test_a_ticket_continued_as_new_resumes_where_it_was(
     assert _actions(final) == ["opened", "status_checked", "customer_told", "dispatched", "station_replied", "closed"]  # no second "opened"
     assert final.deadlines[:2] == carried.deadlines[:2]  # the dispatch's deadlines, carried over as they were
     assert final.pending(DeadlineKind.REPLY).met_at is not None
+
+
+@pytest.mark.parametrize("route, rule, hours", [(DispatchRoute.DIRECT, "R-CLK-2", 2),
+                                               (DispatchRoute.ASSOCIATED, "R-CLK-3", 4)])
+async def test_r_clk_2_and_r_clk_3_a_dispatch_is_answered_within_2_or_4_working_hours_by_route(
+    time_skipping_env, worker, weekly_policy, open_ticket, route, rule, hours
+):
+    env = time_skipping_env
+    handle = await open_ticket(env, worker, weekly_policy, dispatch_route=route)
+    view = await until(env, handle, lambda v: v.status == Status.AWAITING_STATION)
+    answer = view.pending(DeadlineKind.DISPATCH_ANSWER)
+    assert answer.rule == rule
+    calendar = weekly_policy.calendar("default")
+    assert calendar.working_time_between(answer.started_at, answer.due_at) == timedelta(hours=hours)
+    await env.sleep(timedelta(days=1))  # the station never takes it on: the breach names the route's rule
+    view = await handle.query(TicketWorkflow.view)
+    assert breaches(view, DeadlineKind.DISPATCH_ANSWER) == [(DeadlineKind.DISPATCH_ANSWER, answer.due_at)]
+    assert next(b for b in view.breaches if b.kind == DeadlineKind.DISPATCH_ANSWER).rule == rule
