@@ -176,7 +176,7 @@ class TicketBase:
         route = t.dispatch_route
         answer_measure = clocks.direct_dispatch_answer if route == DispatchRoute.DIRECT else clocks.associated_dispatch_answer
         started, due = await self._due(clocks.coordination_deadline, "R-CLK-4 coordination")
-        _, answer_due = await self._due(answer_measure, f"{DISPATCH_RULES[route]} dispatch answer")
+        _, answer_due = await self._due(answer_measure, f"{DISPATCH_RULES[route]} dispatch answer", start=started)
         t.dispatch_round += 1
         deadline = t.start_deadline(DeadlineKind.COORDINATION, t.dispatch_round, clocks.coordination_deadline,
                                     started, due)
