@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Query
 
 from api.deps import ClaimStoreDep
-from api.schemas import Page
+from api.schemas import Limit, Offset, Page, TicketId, errors
+from domain.claims import ClaimQueue
+from domain.escalation import masked_phone
 from store.claims import FiledClaim
 
 router = APIRouter(prefix="/v1/claims", tags=["claims"])
@@ -17,16 +19,25 @@ ClaimPage = Page[FiledClaim]
 async def claims(
     store: ClaimStoreDep,
     pending: bool = Query(False, description="only claims the claims team has not decided yet"),
-    limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    queue: ClaimQueue | None = Query(None, description="team: the claims team's; specialist: high-value or "
+                                                      "disputed claims, a claims specialist's (SPEC §7)"),
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> ClaimPage:
-    items, total = await store.claims(pending, limit, offset)
-    return ClaimPage(items=items, total=total, limit=limit, offset=offset)
+    items, total = await store.claims(pending, limit, offset, queue=queue)
+    return ClaimPage(items=[_masked(c) for c in items], total=total, limit=limit, offset=offset)
 
 
-@router.get("/{ticket_id}", response_model=FiledClaim)
-async def claim(store: ClaimStoreDep, ticket_id: str = Path(max_length=32)) -> FiledClaim:
+@router.get("/{ticket_id}", response_model=FiledClaim, responses=errors(404))
+async def claim(store: ClaimStoreDep, ticket_id: TicketId) -> FiledClaim:
     filed = await store.get(ticket_id)
     if filed is None:
         raise HTTPException(404, f"no claim filed for ticket {ticket_id}")
-    return filed
+    return _masked(filed)
+
+
+def _masked(filed: FiledClaim) -> FiledClaim:
+    """The claimant's phone masked (issue 12: the full number is for those who call the customer); the claims
+    system behind the http adapter receives the filing whole."""
+    claimant = filed.claimant.model_copy(update={"phone": masked_phone(filed.claimant.phone)})
+    return filed.model_copy(update={"claimant": claimant})

@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
 from api.deps import DirectoryStoreDep
-from api.schemas import Page
+from api.schemas import STRICT, Limit, Offset, Page, errors
 from domain.directory import Contact, Role, check_scope
 from domain.intake import IntakeError, normalise_name, normalise_phone
 
@@ -22,22 +22,24 @@ ContactPage = Page[Contact]
 
 
 class ContactIn(BaseModel):
+    model_config = STRICT
+
     name: str = Field(max_length=200, examples=["王五"])
     phone: str = Field(max_length=40, examples=["13812345678"], description="E.164, or a national Chinese number")
 
 
 def _checked(checks: list[tuple[list[str], object, object]]) -> list:
     """Run each (loc, check, raw) and return the results, or raise every failure at once in FastAPI's 422 shape."""
-    values, errors = [], []
+    values, problems = [], []
     for loc, check, raw in checks:
         try:
             values.append(check(raw))
         except (IntakeError, ValueError) as exc:
             # normalise_name speaks of customers; here the name is a colleague's
             message = str(exc).replace("the customer's name", "the name")
-            errors.append({"loc": loc, "msg": message, "type": "directory_rule", "input": raw})
-    if errors:
-        raise RequestValidationError(errors)
+            problems.append({"loc": loc, "msg": message, "type": "directory_rule", "input": raw})
+    if problems:
+        raise RequestValidationError(problems)
     return values
 
 
@@ -46,8 +48,8 @@ async def entries(
     store: DirectoryStoreDep,
     role: Role | None = Query(None, description="only this role"),
     scope: str | None = Query(None, max_length=40, description="only this scope: a province, hq, or a desk code"),
-    limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> ContactPage:
     if scope is not None:
         if role is not None:
@@ -73,7 +75,7 @@ async def put_contact(
     return contact
 
 
-@router.delete("/{role}/{scope}/{phone}", status_code=204, response_class=Response)
+@router.delete("/{role}/{scope}/{phone}", status_code=204, response_class=Response, responses=errors(404))
 async def remove_contact(
     store: DirectoryStoreDep, role: Role, scope: str = Path(max_length=40), phone: str = Path(max_length=40)
 ) -> Response:

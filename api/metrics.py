@@ -7,13 +7,12 @@ deadlines breached by rule, escalations by ladder and tier, SMS by role and stat
 
 from __future__ import annotations
 
-import time
-
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy import func, select
 
+from api.errors import RECORD_OUTAGES
 from store.models import SmsMessageRow, TicketEventRow, TicketRow
 
 HTTP = CollectorRegistry()
@@ -23,20 +22,23 @@ LATENCY = Histogram("parcelcare_http_request_seconds", "HTTP request latency by 
                     registry=HTTP)
 ERRORS = Counter("parcelcare_http_errors", "HTTP responses with a 5xx status by route", ["method", "route"],
                  registry=HTTP)
+UNHANDLED = Counter("parcelcare_http_unhandled_errors", "Unexpected errors answered with a 500 (see the logs "
+                    "by correlation id), by route", ["method", "route"], registry=HTTP)
+# Methods get a label of their own; any other (a scanner's made-up verb) is OTHER, so labels stay bounded.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 router = APIRouter(tags=["ops"])
 
 
-async def record_request(request: Request, call_next):
-    """Middleware: count and time every request under its route template (never the raw path: no ids)."""
-    started = time.perf_counter()
-    response = await call_next(request)
-    route = getattr(request.scope.get("route"), "path", "unmatched")
-    REQUESTS.labels(request.method, route, str(response.status_code)).inc()
-    LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
-    if response.status_code >= 500:
-        ERRORS.labels(request.method, route).inc()
-    return response
+def observe(method: str, route: str, status: int, seconds: float, unhandled: bool = False) -> None:
+    """Count and time one answer under its route template (never the raw path: no ids), from the door."""
+    method = method if method in _METHODS else "OTHER"
+    REQUESTS.labels(method, route, str(status)).inc()
+    LATENCY.labels(method, route).observe(seconds)
+    if status >= 500:
+        ERRORS.labels(method, route).inc()
+    if unhandled:
+        UNHANDLED.labels(method, route).inc()
 
 
 class _Snapshot:
@@ -54,6 +56,9 @@ async def ticket_metrics(engine) -> list:
     escalated = CounterMetricFamily("parcelcare_escalations", "Escalation messages, by ladder and tier",
                                     labels=["ladder", "tier"])
     sms = CounterMetricFamily("parcelcare_sms", "SMS by role and state", labels=["role", "state"])
+    # Alert on > 0: messages no provider would confirm or deny, waiting for ops to release or cancel (R-ESC-5).
+    unknown = GaugeMetricFamily("parcelcare_sms_unknown", "SMS whose fate stayed unknown, waiting for ops "
+                                "(POST /v1/messages/{key}/release or /cancel)")
     async with engine.connect() as conn:
         for kind, n in await conn.execute(select(TicketRow.kind, func.count()).group_by(TicketRow.kind)):
             opened.add_metric([kind], n)
@@ -67,16 +72,30 @@ async def ticket_metrics(engine) -> list:
                 (action, data.get("ladder", ""), data.get("tier", ""))
             counts[key] = counts.get(key, 0) + 1
         for key, n in sorted(counts.items()):
-            (breached.add_metric([key[1]], n) if key[0] == "deadline_breached" else escalated.add_metric(list(key[1:]), n))
+            if key[0] == "deadline_breached":
+                breached.add_metric([key[1]], n)
+            else:
+                escalated.add_metric(list(key[1:]), n)
         for role, state, n in await conn.execute(
-            select(SmsMessageRow.role, SmsMessageRow.state, func.count()).group_by(SmsMessageRow.role, SmsMessageRow.state)
+            select(SmsMessageRow.role, SmsMessageRow.state, func.count())
+            .group_by(SmsMessageRow.role, SmsMessageRow.state)
         ):
             sms.add_metric([role, state], n)
-    return [opened, open_now, breached, escalated, sms]
+        unknown.add_metric([], (await conn.execute(
+            select(func.count()).select_from(SmsMessageRow).where(SmsMessageRow.state == "unknown"))).scalar_one())
+    return [opened, open_now, breached, escalated, sms, unknown]
 
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
+    """Always scrapeable: while the record is down the HTTP series (its 503s among them) are what ops need."""
+    up = GaugeMetricFamily("parcelcare_record_up", "1 when the record answered this scrape, else 0")
+    try:
+        families = await ticket_metrics(request.app.state.store.engine)
+        up.add_metric([], 1)
+    except RECORD_OUTAGES:
+        families = []
+        up.add_metric([], 0)
     tickets = CollectorRegistry()
-    tickets.register(_Snapshot(await ticket_metrics(request.app.state.store.engine)))
+    tickets.register(_Snapshot([*families, up]))
     return Response(generate_latest(HTTP) + generate_latest(tickets), media_type=CONTENT_TYPE_LATEST)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Path, Query
 
 from api.deps import StoreDep
-from api.schemas import DispatchPage
+from api.schemas import STATION_CODE, DispatchPage, Limit, Offset
 
 router = APIRouter(prefix="/v1/stations", tags=["stations"])
 
@@ -13,10 +13,10 @@ router = APIRouter(prefix="/v1/stations", tags=["stations"])
 @router.get("/{station}/dispatches", response_model=DispatchPage)
 async def dispatches(
     store: StoreDep,
-    station: str = Path(max_length=64),
+    station: str = Path(min_length=1, max_length=64, pattern=STATION_CODE),
     pending: bool = Query(False, description="only dispatches the station has not answered"),
-    limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> DispatchPage:
     items, total = await store.dispatches(station, pending, limit, offset)
     return DispatchPage(items=items, total=total, limit=limit, offset=offset)

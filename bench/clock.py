@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from activities.calendar import published_cn_rules  # noqa: E402
-from domain.clock import weekly_calendar  # noqa: E402
+from activities.calendar import published_cn_rules
+from domain.clock import weekly_calendar
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CN = published_cn_rules()
@@ -46,10 +46,12 @@ def main() -> None:
     for cname, cal in CALENDARS.items():
         for aname, amount in HOURS.items():
             it = iter(starts * 10**5)
-            print(f"{cname:<22}{aname:<20}{rate(lambda: cal.add(next(it), amount)):>14,.0f}")
+            per_s = rate(lambda cal=cal, it=it, amount=amount: cal.add(next(it), amount))
+            print(f"{cname:<22}{aname:<20}{per_s:>14,.0f}")
         for aname, days in DAYS.items():
             it = iter(starts * 10**5)
-            print(f"{cname:<22}{aname:<20}{rate(lambda: cal.add_days(next(it), days)):>14,.0f}")
+            per_s = rate(lambda cal=cal, it=it, days=days: cal.add_days(next(it), days))
+            print(f"{cname:<22}{aname:<20}{per_s:>14,.0f}")
 
 
 if __name__ == "__main__":

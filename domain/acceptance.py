@@ -1,4 +1,5 @@
-"""Whether a damage, shortage or loss ticket is accepted, by how the parcel was signed for (R-DMG-1, R-DMG-2, R-LOSS-4)."""
+"""Whether a damage, shortage or loss ticket is accepted, by how the parcel was signed for
+(R-DMG-1, R-DMG-2, R-LOSS-4)."""
 
 from __future__ import annotations
 
@@ -44,8 +45,10 @@ _DAMAGE = {
 }
 
 
-def damage_acceptance(signing: Signing) -> Acceptance:
-    """R-DMG-1 / R-DMG-2: used for both damage and shortage tickets."""
+def damage_acceptance(signing: Signing | None) -> Acceptance:
+    """R-DMG-1 / R-DMG-2: used for both damage and shortage tickets (intake refuses them without a signing)."""
+    if signing is None:
+        raise ValueError("a damage or shortage ticket needs how the parcel was signed for")
     return _DAMAGE[signing]
 
 

@@ -109,7 +109,7 @@ class WorkingCalendar:
         if not any(self.week):
             raise CalendarError(f"calendar {self.name!r} has no opening hours at all")
         for day in self.week:
-            for a, b in zip(day, day[1:]):
+            for a, b in zip(day, day[1:], strict=False):
                 if b.start_minutes < a.end_minutes:
                     raise CalendarError(f"calendar {self.name!r} has overlapping intervals {a} and {b}")
         try:
@@ -238,7 +238,8 @@ def weekly_calendar(
     """
     unknown = set(hours) - set(WEEKDAYS) - {"daily"}
     if unknown:
-        raise CalendarError(f"calendar {name!r}: unknown day keys {sorted(unknown)}; use daily or {', '.join(WEEKDAYS)}")
+        raise CalendarError(
+            f"calendar {name!r}: unknown day keys {sorted(unknown)}; use daily or {', '.join(WEEKDAYS)}")
     daily = hours.get("daily", [])
     week = tuple(_intervals(hours.get(d, daily)) for d in WEEKDAYS)
     makeup = _intervals(makeup_hours) if makeup_hours is not None else next((d for d in week if d), ())

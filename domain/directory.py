@@ -21,6 +21,9 @@ class Role(StrEnum):
     TEAM_LEAD = "team_lead"  # R-CLK-9 (scope: a desk/carrier code, e.g. "best")
     V_CARE = "v_care"  # R-CLK-9 (scope "hq")
     NETWORK_MANAGER = "network_manager"  # R-ESC-6 (scope: a province)
+    URGENT_GROUP = "urgent_group"  # R-URG-2: reviews urgent tickets (scope: a desk/carrier code)
+    CLAIMS_TEAM = "claims_team"  # R-CLM: decides claims (scope: a desk/carrier code)
+    CLAIMS_SPECIALIST = "claims_specialist"  # SPEC §7: high-value or disputed claims (scope: a desk/carrier code)
 
 
 HQ = "hq"
@@ -42,7 +45,7 @@ def check_scope(role: Role, scope: str) -> str:
         if key != HQ:
             raise ValueError(f"a {role.value} sits at headquarters: its scope is {HQ!r}, not {scope!r}")
         return key
-    if not _CODE.fullmatch(key):  # TEAM_LEAD
+    if not _CODE.fullmatch(key):  # the desk's roles: team lead, urgent group, claims team
         raise ValueError(
             f"a {role.value} is for a desk or carrier code such as 'best': {scope!r} is not one "
             "(1-32 of a-z, 0-9, '_' and '-')"

@@ -1,7 +1,10 @@
 """Escalation (SPEC §5) and messages: which ladders apply, who is addressed, what each message says.
 
-Keys are deterministic, one per ticket, ladder, round and tier, so a message is
-reserved once whatever retries, restarts or replays happen (R-ESC-5).
+Keys are deterministic, one per ticket, ladder and tier (v2 had the dispatch
+round in them too), so a message is reserved once whatever rounds, retries,
+restarts or replays happen (R-ESC-5). Feedback at any point stops every
+ladder of the ticket for good (R-ESC-4); so do a confirmed loss, a filed
+claim and the ticket closing.
 """
 
 from __future__ import annotations
@@ -9,12 +12,15 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping
 
-from domain.policy import Ladder, Policy
+from domain.policy import Ladder, Notice, Policy
+from domain.statuses import Status
+from domain.ticket import TicketState
 
 HQ_SCOPE = "hq"
 PROVINCIAL_ROLES = frozenset({"provincial_cs_director", "provincial_vp", "network_manager"})
 HQ_ROLES = frozenset({"hq_cs", "v_care"})
-CUSTOMER = "customer"
+CUSTOMER = "customer"  # the caller
+PARTY_ROLES = frozenset({"sender", "recipient"})  # the parties a message may be addressed to (v4)
 
 
 def ladders_for(policy: Policy, kind: str, urgent: bool) -> list[Ladder]:
@@ -56,3 +62,31 @@ def masked_phone(phone: str | None) -> str | None:
     if phone is None:
         return None
     return phone[:-8] + "****" + phone[-4:] if len(phone) > 8 else "****"
+
+
+def escalation_stop(ticket: TicketState) -> str | None:
+    """R-ESC-4: why no (further) escalation message may go out for this ticket, or None while it may."""
+    if ticket.status == Status.CLOSED:
+        return "the ticket is closed"
+    if ticket.station_fed_back_at is not None:
+        return "the station fed back (R-ESC-4)"
+    if ticket.loss_confirmed_at is not None:
+        return "the loss is confirmed (R-LOSS-2)"
+    if ticket.claim_filed_at is not None:
+        return "the claim is filed"
+    return None
+
+
+def ladder_key(ticket_id: str, ladder: str, tier: int) -> str:
+    """R-ESC-5: a tier goes out at most once per ticket, whatever the dispatch rounds."""
+    return message_key(ticket_id, ladder, f"t{tier}")
+
+
+def notice_key(ticket_id: str, role: str, why: str) -> str:
+    """A single notice to a role about this ticket (the network manager's assistance, a reminder)."""
+    return message_key(ticket_id, why, role)
+
+
+def reminder_for(policy: Policy, deadline_kind: str) -> Notice | None:
+    """Who is reminded when an internal wait passes its deadline: the role that owes the answer."""
+    return policy.messages.reminders.get(deadline_kind)

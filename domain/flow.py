@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from domain.shipment import InquiryAnswer
-from domain.ticket import CallbackOutcome, Kind, ParcelStatus, Status
+from domain.acceptance import damage_acceptance, loss_acceptance
+from domain.kinds import Kind
+from domain.messages import CallbackOutcome, Message, ParcelStatus
+from domain.shipment import InquiryAnswer, ShipmentFacts
+from domain.statuses import Status
 
 
 class NextStep(StrEnum):
@@ -36,31 +39,30 @@ def after_callback(kind: Kind, outcome: CallbackOutcome, compensation_needed: bo
 
 
 # Which messages a ticket in each status is waiting for; anything else is refused.
-AWAITS = {
-    Status.AWAITING_REVIEW: frozenset({"urgent_review"}),
-    Status.AWAITING_STATION: frozenset({"station_reply", "station_ack"}),
-    Status.AWAITING_CALLBACK: frozenset({"callback"}),
+AWAITS: dict[Status, frozenset[Message]] = {
+    Status.AWAITING_REVIEW: frozenset({Message.URGENT_REVIEW}),
+    Status.AWAITING_STATION: frozenset({Message.STATION_REPLY, Message.STATION_ACK}),
+    Status.AWAITING_CALLBACK: frozenset({Message.CALLBACK}),
     # R-CLK-1 paused: the agent may try again, or the customer may get in touch.
-    Status.AWAITING_CUSTOMER: frozenset({"callback", "customer_contact"}),
-    Status.AWAITING_OFFER_ANSWER: frozenset({"offer_answer"}),
-    Status.AWAITING_SENDER: frozenset({"sender_decision"}),
-    Status.AWAITING_PENALTY: frozenset({"penalty_decision"}),
-    Status.AWAITING_CLAIM: frozenset({"claim_decision"}),
+    Status.AWAITING_CUSTOMER: frozenset({Message.CALLBACK, Message.CUSTOMER_CONTACT}),
+    Status.AWAITING_OFFER_ANSWER: frozenset({Message.OFFER_ANSWER}),
+    Status.AWAITING_SENDER: frozenset({Message.SENDER_DECISION}),
+    Status.AWAITING_PENALTY: frozenset({Message.PENALTY_DECISION}),
+    Status.AWAITING_CLAIM: frozenset({Message.CLAIM_DECISION}),
 }
 
 
-def refusal(status: Status, message: str) -> str | None:
+def refusal(status: Status, message: Message) -> str | None:
     """Why a ticket in `status` cannot take `message` now, or None if it can."""
     if status == Status.CLOSED:
         return "the ticket is closed"
     expected = AWAITS.get(status, frozenset())
     if message in expected:
         return None
-    what = message.replace("_", " ")
     if not expected:
-        return f"the ticket is {status.value} and not waiting for a {what}"
-    waiting = " or ".join(sorted(m.replace("_", " ") for m in expected))
-    return f"the ticket is waiting for a {waiting}, not a {what}"
+        return f"the ticket is {status.value} and not waiting for a {message.words}"
+    waiting = " or ".join(sorted(m.words for m in expected))
+    return f"the ticket is waiting for a {waiting}, not a {message.words}"
 
 
 def amend_refusal(status: Status, fields: set[str], claim_filed: bool) -> str | None:
@@ -86,6 +88,22 @@ FRONT_DESK_ANSWERS = {
 
 # R-INQ-2/3: answers after which the customer is told the parcel may be 1-2 days late.
 DELAY_ANSWERS = frozenset({InquiryAnswer.MAY_BE_LATE, InquiryAnswer.TRANSPORT_ABNORMAL})
+
+
+def resolution_at_intake(kind: Kind, shipment: ShipmentFacts, front_desk_resolved: bool) -> tuple[str, str] | None:
+    """The resolution (and why) a ticket closes with the moment it opens, or None: a consult is answered at
+    once; an inquiry or delay whose caller accepted the front desk's answer (R-INQ-1..3); a loss or a damage
+    the acceptance rules refuse (R-LOSS-4, R-DMG-1). The flows apply the same rules; the API answers the
+    open with it, so a ticket closed at intake is never reported `open`."""
+    if kind == Kind.CONSULT:
+        return "answered", "answered at once"
+    if kind in (Kind.INQUIRY, Kind.DELAY) and front_desk_resolved:
+        return "answered_at_front_desk", "the customer accepted the front desk's answer"
+    acceptance = (loss_acceptance(shipment) if kind == Kind.LOSS
+                  else damage_acceptance(shipment.signing) if kind in (Kind.DAMAGE, Kind.SHORTAGE) else None)
+    if acceptance is not None and not acceptance.accepted:
+        return "not_accepted", acceptance.reason
+    return None
 
 
 def parcel_found(status: ParcelStatus | None) -> bool:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
-from typing import Literal
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -125,9 +126,25 @@ class Clocks(BaseModel):
     loss_confirmation: Duration = Duration(seconds=7 * 86400)  # R-CLK-5
     result_letter: Duration = Duration(seconds=3 * 86400)  # R-CLK-7
     claim_window_days: int = Field(default=15, ge=1)  # R-CLK-6: calendar days after the ship date
+    # Our own promises where the manuals name a step but no time (v3); each has a breach and a reminder.
+    callback: Duration = Duration(seconds=2 * 3600)  # R-INQ-4: the call back once the station has answered
+    urgent_review: Duration = Duration(seconds=30 * 60)  # R-URG-2: before an ordinary ticket would be taken on
+    claim_details: Duration = Duration(seconds=3 * 86400)  # R-DMG-3: the sender's claim details
+    offer_answer: Duration = Duration(seconds=2 * 86400)  # R-DMG-4: the customer's answer to the offer
+    sender_decision: Duration = Duration(seconds=86400)  # R-CHG: the sender's confirmation
+    claim_decision: Duration = Duration(days=5, working=True)  # R-CLM: the claims team's decision
+    dispatch_delivery: Duration = Duration(seconds=10 * 60)  # R-ESC-6: retrying a dispatch the station system refuses
+    specialist_decision: Duration = Duration(days=10, working=True)  # SPEC §7: a claims specialist decides
+    penalty_decision: Duration = Duration(seconds=86400)  # R-SVC, R-CLK-9: the team lead acts within 24 h
+    # R-CLK-8: the responsible unit accepts or appeals a liability ruling; HQ arbitration decides an appeal.
+    liability_ruling: Duration = Duration(days=5, working=True)
+    liability_arbitration: Duration = Duration(days=5, working=True)
 
     @field_validator("reply_promise", "coordination_deadline", "callback_retry", "loss_confirmation",
-                     "result_letter", "direct_dispatch_answer", "associated_dispatch_answer", mode="before")
+                     "result_letter", "direct_dispatch_answer", "associated_dispatch_answer", "callback",
+                     "urgent_review", "claim_details", "offer_answer", "sender_decision", "claim_decision",
+                     "dispatch_delivery", "specialist_decision", "penalty_decision", "liability_ruling",
+                     "liability_arbitration", mode="before")
     @classmethod
     def _parse(cls, v: object) -> object:
         return Duration.parse(v) if isinstance(v, str) else v
@@ -183,6 +200,101 @@ class Messaging(BaseModel):
     templates: dict[str, str] = Field(default_factory=dict)  # name -> text with {placeholders}
     urgent_dispatch: Notice | None = None  # R-URG-2
     customer: dict[str, Notice] = Field(default_factory=dict)  # flow event -> message to the customer
+    # A deadline kind -> who is reminded when it passes (the role that owes the answer), v3.
+    reminders: dict[str, Notice] = Field(default_factory=dict)
+    station_unreachable: Notice | None = None  # R-ESC-6: whom to tell when a dispatch cannot be delivered
+    service_agent: Notice | None = None  # R-SVC: a complaint about an agent goes to the team lead
+
+
+class ClaimsRules(BaseModel):
+    """SPEC §7: which claims go to a claims specialist rather than the claims team."""
+
+    model_config = ConfigDict(frozen=True)
+
+    specialist_from: Decimal | None = Decimal("10000")  # yuan declared, the amount itself included; None: never
+
+
+class IndicatorTarget(BaseModel):
+    """R-KPI: an indicator's target, as a rate; `at_most` for the ones to keep low (escalation, invalid appeals)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    target: Decimal = Field(ge=0, le=1)
+    at_most: bool = False
+
+
+def _default_targets() -> dict[str, IndicatorTarget]:
+    return {
+        "feedback_48h": IndicatorTarget(target=Decimal("0.90")),  # R-KPI-1
+        "first_time_resolution": IndicatorTarget(target=Decimal("0.85")),  # R-KPI-2
+        "escalation": IndicatorTarget(target=Decimal("0"), at_most=True),  # R-KPI-3
+        "direct_dispatch_2h": IndicatorTarget(target=Decimal("0.90")),  # R-KPI-4
+        "associated_dispatch_4h": IndicatorTarget(target=Decimal("0.90")),  # R-KPI-5
+        "appeal_invalid": IndicatorTarget(target=Decimal("0.10"), at_most=True),  # R-KPI-6: "low"
+    }
+
+
+class ScoreComponent(BaseModel):
+    """One component of the station (alliance partner) score (SPEC §9, seed 001)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    label: str  # Chinese first, English after " / "
+    weight: Decimal = Field(gt=0)  # within its group
+    source: Literal["tickets", "import"]  # computed from the tickets, or imported (CSV)
+
+
+class ScoreGroup(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    label: str
+    weight: Decimal = Field(gt=0, le=1)  # of the station score
+    components: list[ScoreComponent] = Field(min_length=1)
+
+
+def _default_scorecard() -> list[ScoreGroup]:
+    c = ScoreComponent
+    return [
+        ScoreGroup(name="customer_service", label="客户服务水平 / Customer service", weight=Decimal("0.30"),
+                   components=[
+            c(name="order_response", label="订单响应能力 / Order response", weight=Decimal(1), source="import"),
+            c(name="trace_speed", label="查货反应速度 / Trace speed", weight=Decimal(1), source="tickets"),
+            c(name="exception_response", label="异常响应能力 / Exception response", weight=Decimal(1),
+              source="tickets"),
+            c(name="perfect_pod", label="完美回单率 / Perfect proof of delivery", weight=Decimal(1), source="import"),
+        ]),
+        ScoreGroup(name="delivery", label="交付能力 / Delivery", weight=Decimal("0.40"), components=[
+            c(name="on_time_departure", label="交付及时率 / On-time departure", weight=Decimal(1), source="import"),
+            c(name="quantity_accuracy", label="交付数量准确率 / Quantity accuracy", weight=Decimal(1),
+              source="import"),
+        ]),
+        ScoreGroup(name="complaints", label="客户投诉 / Complaints", weight=Decimal("0.30"), components=[
+            c(name="claims_promises", label="赔付承诺兑现 / Claims promises kept", weight=Decimal(1),
+              source="tickets"),
+            c(name="courier_attitude", label="送货服务态度 / Courier attitude", weight=Decimal(1), source="import"),
+        ]),
+    ]
+
+
+class Quality(BaseModel):
+    """SPEC §9: the indicators' targets and the station scorecard's weights and components."""
+
+    model_config = ConfigDict(frozen=True)
+
+    targets: dict[str, IndicatorTarget] = Field(default_factory=_default_targets)
+    scorecard: list[ScoreGroup] = Field(default_factory=_default_scorecard)
+
+    @model_validator(mode="after")
+    def _weights(self) -> Quality:
+        total = sum((g.weight for g in self.scorecard), Decimal(0))
+        if self.scorecard and total != Decimal(1):
+            raise ValueError(f"quality.scorecard group weights add up to {total}, not 1")
+        names = [c.name for g in self.scorecard for c in g.components]
+        if len(names) != len(set(names)):
+            raise ValueError("quality.scorecard: a component name is used twice")
+        return self
 
 
 class Policy(BaseModel):
@@ -196,6 +308,8 @@ class Policy(BaseModel):
     carriers: dict[str, CarrierSpec]
     ladders: list[Ladder] = Field(default_factory=list)
     messages: Messaging = Field(default_factory=Messaging)
+    claims: ClaimsRules = Field(default_factory=ClaimsRules)
+    quality: Quality = Field(default_factory=Quality)
 
     @model_validator(mode="after")
     def _consistent(self) -> Policy:
@@ -212,10 +326,13 @@ class Policy(BaseModel):
             for tier in ladder.tiers:
                 for d in (tier.after, tier.answer_within):
                     if d is not None and d.working and d.calendar not in self.calendars:
-                        raise ValueError(f"ladder {ladder.name}: {tier.rule} counts on undeclared calendar {d.calendar!r}")
+                        raise ValueError(
+                            f"ladder {ladder.name}: {tier.rule} counts on undeclared calendar {d.calendar!r}")
                 if tier.template not in self.messages.templates:
                     raise ValueError(f"ladder {ladder.name}: {tier.rule} uses unknown template {tier.template!r}")
-        notices = list(self.messages.customer.values()) + [n for n in [self.messages.urgent_dispatch] if n]
+        notices = (list(self.messages.customer.values()) + list(self.messages.reminders.values())
+                   + [n for n in [self.messages.urgent_dispatch, self.messages.station_unreachable,
+                                  self.messages.service_agent] if n])
         for notice in notices:
             if notice.template not in self.messages.templates:
                 raise ValueError(f"message {notice.rule} uses unknown template {notice.template!r}")

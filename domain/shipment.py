@@ -65,7 +65,9 @@ def province_key(raw: str) -> str:
 class ShipmentFacts(BaseModel):
     """What the API client tells us about the shipment; anything not given is None or the default."""
 
-    model_config = ConfigDict(frozen=True)
+    # The API docs' example: a valid body (placeholders would give the provinces "string").
+    model_config = ConfigDict(frozen=True, json_schema_extra={
+        "examples": [{"origin_province": "zhejiang", "destination_province": "sichuan"}]})
 
     ship_date: date | None = None
     origin_province: str | None = None
@@ -131,6 +133,8 @@ def check_status(facts: ShipmentFacts, today: date) -> InquiryAnswer:
 
 
 def _anniversary(ship_date: date) -> date:
+    if ship_date.year == date.max.year:  # the calendar ends first: still valid on its last day
+        return date.max
     try:
         return ship_date.replace(year=ship_date.year + 1)
     except ValueError:  # 29 Feb: the next year has none, so the year ends on 28 Feb

@@ -1,118 +1,31 @@
-"""The ticket: kinds, statuses, deadlines, steps, and the state a workflow keeps.
+"""The ticket: what it is about (facts), its workflow's input (opening) and its live state.
 
 Every step taken is recorded on the ticket (R-REC-1); a ticket stays owned
-until it is closed (R-REC-2).
+until it is closed (R-REC-2). The vocabulary it is made of lives beside it:
+statuses, messages, deadlines, steps and dispatches.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, Field, computed_field
 
-from domain.claims import ClaimDecision, ClaimDetails
-from domain.customer import Customer, CustomerRole  # noqa: F401 - re-exported
+from domain.claims import ClaimDecision, ClaimDetails, ClaimQueue
+from domain.customer import Customer, CustomerRole
+from domain.deadlines import DEADLINE_RULES, PAUSED_BY_CUSTOMER, Breach, Deadline, DeadlineKind, Pause
+from domain.dispatch import DispatchRoute
 from domain.kinds import Kind
+from domain.parties import Party
 from domain.policy import Duration, Policy
 from domain.shipment import ShipmentFacts
+from domain.statuses import Status
+from domain.steps import Action, Step
 from domain.urgency import Urgency
-
 
 # Kinds about one waybill; consult and some service tickets need none (SPEC §2).
 WAYBILL_OPTIONAL = frozenset({Kind.CONSULT, Kind.SERVICE})
-
-
-class Status(StrEnum):
-    OPEN = "open"
-    AWAITING_REVIEW = "awaiting_review"  # urgent: the urgent-handling group reviews before dispatch (R-URG-2)
-    AWAITING_STATION = "awaiting_station"
-    AWAITING_CALLBACK = "awaiting_callback"
-    AWAITING_CUSTOMER = "awaiting_customer"  # the customer could not be reached: the reply promise is paused
-    AWAITING_CLAIM_DETAILS = "awaiting_claim_details"  # asked of the sender (R-LOSS-5, R-DMG-3)
-    AWAITING_OFFER_ANSWER = "awaiting_offer_answer"  # free re-shipment offered (R-DMG-4)
-    AWAITING_SENDER = "awaiting_sender"  # a change must be confirmed with the sender (R-CHG)
-    AWAITING_PENALTY = "awaiting_penalty"  # the station's head decides a penalty (R-SVC)
-    AWAITING_CLAIM = "awaiting_claim"  # filed; the claims team decides (SPEC §7)
-    CLOSED = "closed"
-
-
-class ParcelStatus(StrEnum):
-    """What the station found when it looked."""
-
-    IN_TRANSIT = "in_transit"
-    AT_STATION = "at_station"
-    OUT_FOR_DELIVERY = "out_for_delivery"
-    DELIVERED = "delivered"
-    NOT_FOUND = "not_found"
-
-
-class StationReply(BaseModel):
-    """Signal: the responsible station's feedback on a dispatch."""
-
-    station: str
-    finding: str = Field(min_length=1, max_length=4000)
-    parcel_status: ParcelStatus | None = None
-    station_suspended: bool = False  # the station is suspended (停业): R-LOSS-1 brings in the network manager
-
-
-class CallbackOutcome(StrEnum):
-    RESOLVED = "resolved"
-    DISPUTED = "disputed"  # the customer does not accept the station's answer
-    UNREACHABLE = "unreachable"
-
-
-class CallbackReport(BaseModel):
-    """Signal: the back-office agent called the customer back (R-INQ-4)."""
-
-    outcome: CallbackOutcome
-    note: str = Field(default="", max_length=4000)
-    agent: str | None = Field(default=None, max_length=100)
-    compensation_needed: bool = False  # delay complaints: resolved, but compensation is owed (R-INQ-5)
-
-
-class ReviewResult(BaseModel):
-    """Signal: the urgent-handling group reviewed an urgent ticket before dispatch (R-URG-2)."""
-
-    approved: bool = True
-    note: str = Field(default="", max_length=4000)
-    reviewer: str | None = Field(default=None, max_length=100)
-
-
-class OfferAnswer(BaseModel):
-    """Signal: the customer's answer to the free re-shipment offer (R-DMG-4)."""
-
-    accepted: bool
-    note: str = Field(default="", max_length=4000)
-
-
-class SenderDecision(BaseModel):
-    """Signal: the sender agreed to or refused a redirect, return or change (R-CHG)."""
-
-    agreed: bool
-    note: str = Field(default="", max_length=4000)
-
-
-class PenaltyDecision(BaseModel):
-    """Signal: what the responsible station's head decided about the complaint (R-SVC)."""
-
-    penalised: bool
-    decision: str = Field(min_length=1, max_length=4000)
-    decided_by: str | None = Field(default=None, max_length=100)
-
-
-class Amendment(BaseModel):
-    """Update: what an API client changes on an open ticket (PATCH). The phone is normalised at the API."""
-
-    phone: str | None = None
-    description: str | None = Field(default=None, min_length=1, max_length=4000)
-    claim_details: ClaimDetails | None = None  # merged field by field into what is known
-    shipment: ShipmentFacts | None = None  # replaces the shipment facts
-
-    def changed_fields(self) -> set[str]:
-        return {name for name in Amendment.model_fields if getattr(self, name) is not None}
 
 
 class ChangeAction(StrEnum):
@@ -136,133 +49,6 @@ class ServiceTarget(StrEnum):
     AGENT = "agent"
 
 
-class DispatchRoute(StrEnum):
-    DIRECT = "direct"  # 直派调度: straight to the station, answered within 2 working hours (R-CLK-2)
-    ASSOCIATED = "associated"  # 关联调度: through regional CS, answered within 4 working hours (R-CLK-3)
-
-
-DISPATCH_RULES = {DispatchRoute.DIRECT: "R-CLK-2", DispatchRoute.ASSOCIATED: "R-CLK-3"}
-
-
-class StationAck(BaseModel):
-    """Signal: the station answered the dispatch (took it on), before its feedback (R-CLK-2/3)."""
-
-    station: str
-    note: str = Field(default="", max_length=2000)
-
-
-class CustomerContact(BaseModel):
-    """Signal: the customer got in touch (called back in, answered a message) while we waited on them."""
-
-    note: str = Field(default="", max_length=4000)
-
-
-class DeadlineKind(StrEnum):
-    COORDINATION = "coordination"  # R-CLK-4: the station feeds back
-    REPLY = "reply"  # R-CLK-1: the customer hears back
-    LOSS_CONFIRMATION = "loss_confirmation"  # R-CLK-5: no result by then confirms the loss
-    ESCALATION_ANSWER = "escalation_answer"  # R-ESC-3: the last tier told owes an answer
-    DISPATCH_ANSWER = "dispatch_answer"  # R-CLK-2 direct / R-CLK-3 associated: the station answers the dispatch
-
-
-DEADLINE_RULES = {
-    DeadlineKind.COORDINATION: "R-CLK-4",
-    DeadlineKind.REPLY: "R-CLK-1",
-    DeadlineKind.LOSS_CONFIRMATION: "R-CLK-5",
-    DeadlineKind.ESCALATION_ANSWER: "R-ESC-3",
-    DeadlineKind.DISPATCH_ANSWER: "R-CLK-2",
-}
-# Deadlines whose passing is an event of the flow, not a promise broken.
-TIMERS = frozenset({DeadlineKind.LOSS_CONFIRMATION})
-
-# R-CLK-1, SPEC §4: what we owe the customer pauses while we wait on the customer;
-# what a station owes (R-CLK-4) is never paused by the customer.
-PAUSED_BY_CUSTOMER = frozenset({DeadlineKind.REPLY})
-
-
-class Pause(BaseModel):
-    at: datetime
-    resumed_at: datetime | None = None
-
-
-class Deadline(BaseModel):
-    """A promise with its absolute due instant, computed once when it starts.
-
-    A pause moves the due instant later by exactly the time paused, in the
-    deadline's own measure (calendar or working time), when it is resumed.
-    """
-
-    kind: DeadlineKind
-    rule: str
-    round: int
-    measure: Duration  # what it counts, so a resumed pause is added back the same way
-    started_at: datetime
-    due_at: datetime
-    met_at: datetime | None = None
-    breached_at: datetime | None = None  # the due instant, once it passed unmet
-    pauses: list[Pause] = Field(default_factory=list)
-
-    @property
-    def paused(self) -> bool:
-        return bool(self.pauses) and self.pauses[-1].resumed_at is None
-
-
-class Breach(BaseModel):
-    kind: DeadlineKind
-    rule: str
-    round: int
-    at: datetime
-
-
-class Action(StrEnum):
-    """What a step did; the event log's vocabulary."""
-
-    OPENED = "opened"
-    DISPATCHED = "dispatched"
-    STATION_REPLIED = "station_replied"
-    DEADLINE_BREACHED = "deadline_breached"
-    CALENDAR_FALLBACK = "calendar_fallback"  # no holiday data for a year: counted on the weekly pattern
-    CLOCK_PAUSED = "clock_paused"
-    CLOCK_RESUMED = "clock_resumed"
-    CALLBACK_ATTEMPT_DUE = "callback_attempt_due"
-    CALLBACK_DISPUTED = "callback_disputed"
-    CALLBACK_UNREACHABLE = "callback_unreachable"
-    CLOSED = "closed"
-    MESSAGE_IGNORED = "message_ignored"  # a message the ticket was not waiting for
-    STATUS_CHECKED = "status_checked"  # the front desk's answer (R-INQ-1..3)
-    NOT_ACCEPTED = "not_accepted"  # R-DMG-1, R-LOSS-4: reason recorded and told
-    REVIEWED = "reviewed"  # R-URG-2
-    CUSTOMER_TOLD = "customer_told"  # a script of SPEC §10 or a manual's message to the customer
-    LOSS_CONFIRMED = "loss_confirmed"  # R-LOSS-2
-    CLAIM_DETAILS_REQUESTED = "claim_details_requested"
-    CLAIM_DETAILS_GIVEN = "claim_details_given"
-    OFFER_MADE = "offer_made"  # R-DMG-4
-    OFFER_ANSWERED = "offer_answered"
-    CLAIM_FILED = "claim_filed"
-    CLAIM_REFUSED = "claim_refused"  # R-CLK-6: out of the window
-    CLAIM_DECIDED = "claim_decided"
-    SENDER_DECIDED = "sender_decided"  # R-CHG
-    APOLOGISED = "apologised"  # R-SVC
-    PENALTY_DECIDED = "penalty_decided"
-    AMENDED = "amended"  # PATCH: fields changed by the API client
-    ESCALATED = "escalated"  # a ladder tier's message went out (R-ESC, R-CLK-9)
-    MESSAGE_SENT = "message_sent"  # a notice: urgent dispatch (R-URG-2) or a message to the customer
-    MESSAGE_FAILED = "message_failed"  # nobody in the role, or the provider refused for good: for ops
-    STATION_ACKNOWLEDGED = "station_acknowledged"  # R-CLK-2/3: the dispatch was taken on
-    AWAITING = "awaiting"  # the ticket now waits for a message (review, offer answer, decision…)
-    CLAIM_FILING_FAILED = "claim_filing_failed"  # the claims system refused the filing: for ops
-
-
-class Step(BaseModel):
-    """One entry of the ticket's append-only log; seq numbers it within the ticket."""
-
-    seq: int
-    at: datetime
-    action: Action
-    note: str = ""
-    data: dict[str, str] = Field(default_factory=dict)
-
-
 class TicketFacts(BaseModel):
     """What a ticket is about, as given when it opens (some may be amended later)."""
 
@@ -270,8 +56,8 @@ class TicketFacts(BaseModel):
     kind: Kind
     carrier: str
     waybill: str | None  # None only for kinds in WAYBILL_OPTIONAL
-    station: str
-    customer: Customer
+    station: str  # the responsible station: where the ticket is dispatched
+    customer: Customer  # the caller, as the sender or the recipient
     description: str
     fingerprint: str  # of the open request, to recognise an idempotent retry
     shipment: ShipmentFacts = Field(default_factory=ShipmentFacts)
@@ -281,6 +67,14 @@ class TicketFacts(BaseModel):
     service_target: ServiceTarget | None = None  # service tickets (R-SVC)
     station_province: str | None = None  # the assisting province: whose directors the ladder texts
     dispatch_route: DispatchRoute = DispatchRoute.DIRECT
+    # Both parties, the caller's details folded in (R-REC-1), and the stations the manuals name.
+    sender: Party = Field(default_factory=Party)
+    recipient: Party = Field(default_factory=Party)
+    origin_station: str | None = None  # R-LOSS-2: declares a confirmed loss
+    delivery_station: str | None = None
+
+    def party(self, role: CustomerRole) -> Party:
+        return self.sender if role == CustomerRole.SENDER else self.recipient
 
 
 class TicketOpening(TicketFacts):
@@ -290,8 +84,39 @@ class TicketOpening(TicketFacts):
     opened_on: date  # the carrier's local date at intake, for day-counted rules (R-WB-2, R-CLK-6)
     front_desk_resolved: bool = False  # the customer accepted the front desk's answer (R-INQ-1..3)
     consult_answer: str | None = None  # what the agent answered a consult (closed at once)
-    # Set only when the workflow continues as new with the state so far.
+    opened_by: str | None = None  # the actor who opened it, from their credential (issue 12)
+    # Set only when the workflow continues as new: the state so far, and messages taken but not yet read.
     carried_state: TicketState | None = None
+    carried_inbox: dict[str, dict] = Field(default_factory=dict)
+
+
+class LadderProgress(BaseModel):
+    """How far one escalation ladder of a dispatch has come: tier instants, computed once, and who was told."""
+
+    ladder: str
+    round: int
+    due: list[datetime] = Field(default_factory=list)  # tier n's instant at due[n-1], as computed
+    told: list[int] = Field(default_factory=list)  # tiers whose message went out
+
+
+class PendingMessage(BaseModel):
+    """A message going out beside the flow, kept until it is settled so a new run sends it on (v3)."""
+
+    key: str
+    rule: str
+    role: str
+    template: str
+    purpose: str
+    params: dict[str, str] = Field(default_factory=dict)
+    event: str | None = None  # the customer message's flow event ("accepted"), for the step
+
+
+class Note(BaseModel):
+    """An internal note (issue 14): for colleagues, never sent to the customer or a station."""
+
+    at: datetime
+    actor: str
+    text: str
 
 
 class TicketState(TicketFacts):
@@ -306,13 +131,27 @@ class TicketState(TicketFacts):
     callback_attempts: int = 0
     front_desk_answer: str | None = None  # R-INQ-1..3
     not_accepted_reason: str | None = None  # R-DMG-1, R-LOSS-4
+    reviewed_at: datetime | None = None  # R-URG-2: the urgent-handling group's review, once
+    claim_reason: str | None = None  # why the claim goes to the claims team
+    claim_queue: ClaimQueue | None = None  # SPEC §7: the claims team's or a specialist's (v4)
     claim_filed_at: datetime | None = None
     claim_decision: ClaimDecision | None = None
     next_callback_at: datetime | None = None  # when an unreachable customer is to be tried again
+    escalation_tier: int = 0  # the highest ladder tier told (R-ESC)
+    network_manager_asked: bool = False  # R-LOSS-1: once a ticket
+    penalty_asked: bool = False  # R-SVC: the team lead was asked about an agent (v4)
+    station_fed_back_at: datetime | None = None  # R-ESC-4: the first feedback stops every ladder for good
+    loss_confirmed_at: datetime | None = None  # R-LOSS-2
+    told_roles: list[str] = Field(default_factory=list)  # escalation roles told of this ticket: once each
+    pending_messages: list[PendingMessage] = Field(default_factory=list)
+    ladders: list[LadderProgress] = Field(default_factory=list)
     deadlines: list[Deadline] = Field(default_factory=list)
+    owner: str | None = None  # issue 14: the agent who has the ticket (an actor id), None: the team's
+    notes: list[Note] = Field(default_factory=list)  # issue 14: internal notes, oldest first
+    steps_before: int = 0  # steps recorded by earlier runs and not carried over (they are in the record)
     steps: list[Step] = Field(default_factory=list)
 
-    @computed_field  # derived, so it can never disagree with the deadlines
+    @computed_field  # type: ignore[prop-decorator]  # derived, so it can never disagree with the deadlines
     @property
     def breaches(self) -> list[Breach]:
         return [
@@ -326,9 +165,15 @@ class TicketState(TicketFacts):
         facts = {name: getattr(opening, name) for name in TicketFacts.model_fields}
         return TicketState(**facts, policy_version=opening.policy.version, opened_at=opened_at)
 
+    @property
+    def last_seq(self) -> int:
+        return self.steps_before + len(self.steps)
+
     def add_step(self, at: datetime, action: Action, note: str = "", **data: str) -> Step:
-        step = Step(seq=len(self.steps) + 1, at=at, action=action, note=note, data=data)
+        step = Step(seq=self.last_seq + 1, at=at, action=action, note=note, data=data)
         self.steps.append(step)
+        if action == Action.ESCALATED and "tier" in data:
+            self.escalation_tier = max(self.escalation_tier, int(data["tier"]))
         return step
 
     def start_deadline(
@@ -344,16 +189,70 @@ class TicketState(TicketFacts):
         """The newest deadline of a kind: the one the ticket now runs under."""
         return next(d for d in reversed(self.deadlines) if d.kind == kind)
 
+    def has_deadline(self, kind: DeadlineKind, round: int | None = None) -> bool:
+        return any(d.kind == kind and (round is None or d.round == round) for d in self.deadlines)
+
+    def running(self, *kinds: DeadlineKind) -> list[Deadline]:
+        """The newest deadline of each kind, where its timer is live."""
+        latest = [self.pending(k) for k in kinds if self.has_deadline(k)]
+        return [d for d in latest if d.running]
+
+    def nearest_deadline(self) -> Deadline | None:
+        """The live deadline due first: what ops watch (NextDeadline); none once closed."""
+        live = [d for d in self.deadlines if d.running]
+        return min(live, key=lambda d: d.due_at) if live and self.status != Status.CLOSED else None
+
+    def owed_due_at(self) -> datetime | None:
+        """Issue 14: the instant the desk sorts and filters on. The earliest due instant among the promises
+        still owed on an open ticket: running ones, and breached ones (a breach does not pay a promise: the
+        wait goes on, R-REC-2). Met, superseded and paused ones are not owed now; a closed ticket owes none.
+        In the past: the ticket is overdue."""
+        if self.status == Status.CLOSED:
+            return None
+        owed = [d.due_at for d in self.deadlines if d.met_at is None and d.superseded_at is None and not d.paused]
+        return min(owed) if owed else None
+
+    def supersede(self, kinds: frozenset[DeadlineKind] | set[DeadlineKind] | None, at: datetime,
+                  reason: str) -> list[Deadline]:
+        """End the open deadlines of `kinds` (all, if None) as made moot by the flow: neither met nor breached."""
+        moot = [d for d in self.deadlines if not d.ended and (kinds is None or d.kind in kinds)]
+        for d in moot:
+            d.superseded_at = at
+            d.superseded_reason = reason
+        return moot
+
+    def awaits_station(self, round: int) -> bool:
+        """Whether dispatch `round` still waits for the station's answer (its outbox lists it as pending):
+        not once the ticket closed, the loss is confirmed (the search is over), or the round was superseded."""
+        if self.status == Status.CLOSED or self.loss_confirmed_at is not None:
+            return False
+        return not any(d.kind == DeadlineKind.COORDINATION and d.round == round and d.superseded_at is not None
+                       for d in self.deadlines)
+
     def pause_for_customer(self, at: datetime) -> list[Deadline]:
         """R-CLK-1: pause every running promise to the customer; stations' deadlines run on."""
-        paused = [d for d in self.deadlines
-                  if d.kind in PAUSED_BY_CUSTOMER and d.met_at is None and d.breached_at is None and not d.paused]
+        paused = [d for d in self.deadlines if d.kind in PAUSED_BY_CUSTOMER and d.running]
         for d in paused:
             d.pauses.append(Pause(at=at))
         return paused
 
     def paused_deadlines(self) -> list[Deadline]:
         return [d for d in self.deadlines if d.paused]
+
+    def ladder(self, name: str, round: int) -> LadderProgress:
+        """The progress of ladder `name` for dispatch round `round`, started if new."""
+        found = next((p for p in self.ladders if p.ladder == name and p.round == round), None)
+        if found is None:
+            found = LadderProgress(ladder=name, round=round)
+            self.ladders.append(found)
+        return found
+
+    def told(self, ladder: str, round: int, tier: int) -> bool:
+        """Whether a ladder tier's message went out (kept in the progress; steps of older runs count too)."""
+        if any(p.ladder == ladder and p.round == round and tier in p.told for p in self.ladders):
+            return True
+        return any(s.action == Action.ESCALATED and s.data.get("ladder") == ladder
+                   and s.data.get("round") == str(round) and s.data.get("tier") == str(tier) for s in self.steps)
 
     def close(self, at: datetime, resolution: str) -> None:
         self.status = Status.CLOSED
@@ -362,61 +261,3 @@ class TicketState(TicketFacts):
 
 
 TicketOpening.model_rebuild()
-
-
-def static_summary(kind: Kind, waybill: str | None, station: str, urgent: bool = False) -> str:
-    """What ops read first in the Temporal UI; never names or phones."""
-    parts = [f"{kind}{' (urgent)' if urgent else ''}", f"waybill {waybill}" if waybill else "no waybill",
-             f"station {station}"]
-    return " · ".join(parts)
-
-
-def ticket_id_for_key(idempotency_key: str) -> str:
-    """A retried open with the same Idempotency-Key maps to the same ticket id."""
-    return hashlib.sha256(f"idempotency:{idempotency_key}".encode()).hexdigest()[:16]
-
-
-def request_fingerprint(payload: dict) -> str:
-    """Stable digest of an open request, to tell a retry from a reuse of its key."""
-    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def workflow_id(ticket_id: str) -> str:
-    return f"ticket-{ticket_id}"
-
-
-class DispatchPurpose(StrEnum):
-    VERIFY = "verify"  # look into the parcel and reply (R-INQ-4, R-LOSS-1, R-DMG-3)
-    DECLARE_LOSS = "declare_loss"  # the origin station declares the loss in the system (R-LOSS-2)
-    ARRANGE_CHANGE = "arrange_change"  # redirect, return or change data as agreed (R-CHG)
-    STATION_HEAD = "station_head"  # the station's head answers a service complaint (R-SVC)
-    NETWORK_MANAGER = "network_manager"  # the area's network manager checks the station, helps locate (R-LOSS-1)
-
-
-class DispatchOrder(BaseModel):
-    """What the responsible station is asked (no customer data: stations don't need it)."""
-
-    ticket_id: str
-    round: int
-    station: str
-    kind: Kind
-    waybill: str | None
-    description: str
-    purpose: DispatchPurpose = DispatchPurpose.VERIFY
-    priority: bool = False  # fresh and food parcels first (R-CHG)
-    route: DispatchRoute = DispatchRoute.DIRECT
-    answer_due_at: datetime | None = None  # R-CLK-2 / R-CLK-3
-    acknowledged_at: datetime | None = None
-
-    @computed_field
-    @property
-    def answered_in_time(self) -> bool | None:
-        """R-KPI: was the dispatch answered (taken on or fed back) by its R-CLK-2/3 deadline? None: not yet."""
-        answered = self.acknowledged_at or self.answered_at
-        if answered is None or self.answer_due_at is None:
-            return None
-        return answered <= self.answer_due_at
-    dispatched_at: datetime
-    due_at: datetime  # the coordination deadline the station is held to (R-CLK-4)
-    answered_at: datetime | None = None

@@ -16,8 +16,8 @@ class Urgency(BaseModel):
     reasons: list[str]
 
 
-INVOICE_THRESHOLD = Decimal("100000")  # yuan, R-URG-1 (strictly over)
-VALUABLES_THRESHOLD = Decimal("20000")  # yuan, R-URG-1 (strictly over)
+INVOICE_THRESHOLD = Decimal("100000")  # yuan, R-URG-1: 以上, the amount itself included
+VALUABLES_THRESHOLD = Decimal("20000")  # yuan, R-URG-1: 以上, the amount itself included
 
 # R-URG-1, the three classes of contents that are urgent whatever their value.
 _URGENT_DOCUMENTS = frozenset({
@@ -32,8 +32,9 @@ _SERIOUS_CONSEQUENCE = frozenset({Contents.DIPLOMA, Contents.DEGREE_CERTIFICATE,
 
 
 def _over(value: Decimal | None, threshold: Decimal) -> bool:
-    # An unknown value is not taken as over: the agent can ask and re-assess.
-    return value is not None and value > threshold
+    """以上 in Chinese usage includes the amount itself. An unknown value is not taken as over: the agent
+    asks, amends the shipment facts, and the ticket is assessed again."""
+    return value is not None and value >= threshold
 
 
 def _contents_reason(facts: ShipmentFacts) -> str | None:
@@ -46,9 +47,9 @@ def _contents_reason(facts: ShipmentFacts) -> str | None:
     if kind in _SERIOUS_CONSEQUENCE:
         return f"item of serious consequence: {name}"
     if kind == Contents.INVOICE and _over(facts.declared_value, INVOICE_THRESHOLD):
-        return f"invoice over ¥{INVOICE_THRESHOLD:,}"
+        return f"invoice of ¥{INVOICE_THRESHOLD:,} or more"
     if kind == Contents.VALUABLES and _over(facts.declared_value, VALUABLES_THRESHOLD):
-        return f"valuables over ¥{VALUABLES_THRESHOLD:,}"
+        return f"valuables of ¥{VALUABLES_THRESHOLD:,} or more"
     return None
 
 

@@ -12,8 +12,8 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain.claims import ClaimDecision, ClaimDetails, ClaimFiling, ClaimOutcome
-from domain.ticket import Customer
+from domain.claims import ClaimDecision, ClaimDetails, ClaimFiling, ClaimOutcome, ClaimQueue
+from domain.customer import Customer
 from store.models import ClaimFilingRow
 
 
@@ -24,6 +24,7 @@ class FiledClaim(ClaimFiling):
     outcome: ClaimOutcome | None = None
     amount: Decimal | None = None  # yuan, exact, when paid
     decision_reason: str | None = None
+    letter_handed_at: datetime | None = None  # R-CLK-7: the result letter reached finance
 
 
 class ClaimStore:
@@ -42,11 +43,15 @@ class ClaimStore:
             )
             return inserted.first() is not None
 
-    async def claims(self, pending_only: bool, limit: int, offset: int) -> tuple[list[FiledClaim], int]:
-        """Claims newest first; `pending_only` keeps those the claims team has not decided yet."""
+    async def claims(self, pending_only: bool, limit: int, offset: int,
+                     queue: ClaimQueue | None = None) -> tuple[list[FiledClaim], int]:
+        """Claims newest first; `pending_only` keeps those the claims team has not decided yet; `queue` the
+        claims team's or the specialists' (SPEC §7)."""
         query = select(ClaimFilingRow)
         if pending_only:
             query = query.where(ClaimFilingRow.decided_at.is_(None))
+        if queue is not None:
+            query = query.where(ClaimFilingRow.queue == queue.value)
         query = query.order_by(ClaimFilingRow.filed_at.desc(), ClaimFilingRow.id.desc())
         async with self.engine.connect() as conn:
             total = (await conn.execute(_count(query))).scalar_one()
@@ -79,6 +84,14 @@ class ClaimStore:
             return updated.first() is not None
 
 
+    async def hand_result_letter(self, ticket_id: str, at: datetime) -> None:
+        """R-CLK-7: the local outbox is finance's inbox: mark the letter handed, once."""
+        async with self.engine.begin() as conn:
+            await conn.execute(update(ClaimFilingRow).where(ClaimFilingRow.ticket_id == ticket_id,
+                                                            ClaimFilingRow.letter_handed_at.is_(None))
+                               .values(letter_handed_at=at))
+
+
 def _count(query: Select) -> Select:
     return select(func.count()).select_from(query.order_by(None).subquery())
 
@@ -88,7 +101,7 @@ def _filing_values(f: ClaimFiling) -> dict:
         "ticket_id": f.ticket_id, "kind": f.kind.value, "carrier": f.carrier, "waybill": f.waybill,
         "claimant_name": f.claimant.name, "claimant_phone": f.claimant.phone,
         "claimant_role": f.claimant.role.value, "details": f.details.model_dump(mode="json"),
-        "reason": f.reason, "filed_at": f.filed_at,
+        "reason": f.reason, "filed_at": f.filed_at, "queue": f.queue.value,
     }
 
 
@@ -99,4 +112,5 @@ def _to_claim(row) -> FiledClaim:
         details=ClaimDetails.model_validate(row.details), reason=row.reason, filed_at=row.filed_at,
         decided_at=row.decided_at, outcome=row.outcome,
         amount=None if row.amount is None else Decimal(row.amount), decision_reason=row.decision_reason,
+        letter_handed_at=row.letter_handed_at, queue=row.queue,
     )

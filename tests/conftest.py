@@ -11,11 +11,14 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 
+from domain.customer import Customer, CustomerRole
+from domain.kinds import Kind
 from domain.policy import Policy, parse_policy
-from domain.ticket import Customer, CustomerRole, Kind, TicketOpening
+from domain.ticket import TicketOpening
 from store.db import create_engine_for, sync_url
 from store.migrate import upgrade
 from store.repository import TicketStore
+from tests.identity import TestIssuer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,7 +36,7 @@ def _postgres_database():
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 - any failure to reach the server means "not here"
+    except Exception as exc:
         admin.dispose()
         if os.environ.get("CI"):
             pytest.fail(f"CI must have PostgreSQL at {POSTGRES_URL}: {exc}")
@@ -80,8 +83,25 @@ def sqlite_url(tmp_path) -> str:
 
 
 @pytest.fixture(scope="session")
+def issuer():
+    """An OpenID Connect issuer on a local port: its JWKS over real HTTP, tokens signed with its RSA key."""
+    served = TestIssuer()
+    yield served
+    served.close()
+
+
+@pytest.fixture(scope="session")
 def policy() -> Policy:
     return parse_policy((ROOT / "policy" / "default.toml").read_text())
+
+
+@pytest.fixture(scope="session")
+def cn_policy() -> Policy:
+    """The default policy on a calendar that closes on mainland China's public holidays (holidays = "cn")."""
+    text = (ROOT / "policy" / "default.toml").read_text()
+    default = 'hours = { daily = ["08:00-18:00"] }\nholidays = "none"'
+    assert text.count(default) == 1
+    return parse_policy(text.replace(default, 'hours = { daily = ["08:00-18:00"] }\nholidays = "cn"'))
 
 
 def make_opening(policy: Policy, ticket_id: str = "t0000000000000001", station: str = "SH-PD-01",

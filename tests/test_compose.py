@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from workflows.base import SEARCH_ATTRIBUTES
+from workflows.visibility import SEARCH_ATTRIBUTES
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -33,7 +33,9 @@ REQUIRED_SECRETS = {
     "PARCELCARE_POSTGRES_PASSWORD": "dummy-db-password",
     "PARCELCARE_CODEC_KEYS": '{"k1": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}',
     "PARCELCARE_CODEC_ACTIVE_KEY": "k1",
-    "PARCELCARE_CODEC_TOKEN": "dummy-codec-token",
+    "PARCELCARE_OIDC_ISSUER": "https://idp.example/realms/carrier",
+    "PARCELCARE_UI_OIDC_CLIENT_SECRET": "dummy-ui-client-secret",
+    "PARCELCARE_PHONE_HASH_KEY": "dummy-phone-hash-key",
 }
 ONE_SHOT_JOBS = {"temporal-schema", "temporal-setup", "migrate"}
 PROJECT_SERVICES = {"migrate", "api", "worker", "codec"}
@@ -44,7 +46,8 @@ EXPECTED_SEARCH_ATTRIBUTES = {
     "Province": "Keyword", "Urgent": "Bool", "EscalationTier": "Int", "NextDeadline": "Datetime",
     "Breached": "Bool",
 }
-_SECRET_NAME = re.compile(r"PASSWORD|PWD|SECRET|TOKEN|CODEC_KEYS|ACCESS_KEY")
+# (TEMPORAL_CODEC_PASS_ACCESS_TOKEN is a switch: whether the UI forwards the user's token, not a token.)
+_SECRET_NAME = re.compile(r"PASSWORD|PWD|SECRET|(?<!PASS_ACCESS_)TOKEN|CODEC_KEYS|ACCESS_KEY")
 _REFERENCE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<op>:?[-?])?(?P<arg>[^}]*)\}")
 
 
@@ -99,8 +102,10 @@ def test_compose_config_is_valid(compose):
     assert set(resolved) == EXPECTED_SERVICES
     assert resolved["api"]["environment"]["PARCELCARE_DATABASE_URL"] == (
         "postgresql://parcelcare:dummy-db-password@postgres:5432/parcelcare")
-    assert resolved["temporal-ui"]["environment"]["TEMPORAL_CODEC_ENDPOINT"] == (
-        "http://localhost:8234/dummy-codec-token")
+    ui = resolved["temporal-ui"]["environment"]
+    assert ui["TEMPORAL_CODEC_ENDPOINT"] == "http://localhost:8234"  # no token: anyone may read the UI's settings
+    assert ui["TEMPORAL_AUTH_PROVIDER_URL"] == REQUIRED_SECRETS["PARCELCARE_OIDC_ISSUER"]
+    assert resolved["api"]["environment"]["PARCELCARE_OIDC_ISSUER"] == REQUIRED_SECRETS["PARCELCARE_OIDC_ISSUER"]
     assert resolved["codec"]["environment"]["PARCELCARE_CODEC_KEYS"] == REQUIRED_SECRETS["PARCELCARE_CODEC_KEYS"]
 
 
@@ -242,10 +247,11 @@ def test_no_secret_is_written_in_the_file(spec, services):
             if _SECRET_NAME.search(key) and value is not None:
                 assert _REFERENCE.fullmatch(str(value)), f"{key} must come from the environment, not {value!r}"
     codec = services["codec"]["environment"]
-    for key in ("PARCELCARE_CODEC_KEYS", "PARCELCARE_CODEC_ACTIVE_KEY", "PARCELCARE_CODEC_TOKEN"):
+    for key in ("PARCELCARE_CODEC_KEYS", "PARCELCARE_CODEC_ACTIVE_KEY"):
         ref = _REFERENCE.fullmatch(codec[key])
         assert ref and ref["name"] == key and ref["op"] == ":?", key
     assert "PARCELCARE_CODEC_CORS_ORIGINS" in codec
+    assert "PARCELCARE_CODEC_TOKEN" not in text  # issue 12: no shared token, in a path or anywhere
     # The database URL's password is a reference too.
     url = spec["x-parcelcare-env"]["PARCELCARE_DATABASE_URL"]
     parts = re.fullmatch(r"postgresql://(?P<user>\$\{[^}]*\}):(?P<password>\$\{[^}]*\})@postgres:5432/parcelcare", url)
@@ -258,9 +264,43 @@ def test_the_ui_reaches_temporal_and_the_codec(services):
     env = services["temporal-ui"]["environment"]
     assert env["TEMPORAL_ADDRESS"] == "temporal:7233"
     assert env["TEMPORAL_CORS_ORIGINS"]
-    endpoint = env["TEMPORAL_CODEC_ENDPOINT"]
-    assert _default(endpoint.split("/${")[0]) == "http://localhost:8234"
-    assert "${PARCELCARE_CODEC_TOKEN:?" in endpoint
+    assert _default(env["TEMPORAL_CODEC_ENDPOINT"]) == "http://localhost:8234"
+
+
+def test_the_ui_signs_people_in_is_read_only_and_the_codec_checks_their_token(services):
+    """Issue 12: the UI behind the identity provider, no write actions for ops, the codec server verifying the
+    access token the UI forwards (never a shared token in the UI's public settings)."""
+    ui = services["temporal-ui"]["environment"]
+    assert ui["TEMPORAL_AUTH_ENABLED"] == "true" and ui["TEMPORAL_AUTH_TYPE"] == "oidc"
+    issuer = "${PARCELCARE_OIDC_ISSUER:?"
+    assert ui["TEMPORAL_AUTH_PROVIDER_URL"].startswith(issuer) and ui["TEMPORAL_AUTH_ISSUER_URL"].startswith(issuer)
+    assert ui["TEMPORAL_AUTH_CLIENT_SECRET"].startswith("${PARCELCARE_UI_OIDC_CLIENT_SECRET:?")
+    assert _default(ui["TEMPORAL_AUTH_CALLBACK_URL"]) == "http://localhost:8080/auth/sso/callback"
+    assert ui["TEMPORAL_DISABLE_WRITE_ACTIONS"] == "true"
+    assert ui["TEMPORAL_CODEC_PASS_ACCESS_TOKEN"] == "true"
+    codec = services["codec"]["environment"]
+    assert codec["PARCELCARE_OIDC_ISSUER"].startswith(issuer)
+    assert _default(codec["PARCELCARE_OIDC_AUDIENCE"]) == _default(ui["TEMPORAL_AUTH_CLIENT_ID"])
+    assert _default(codec["PARCELCARE_CODEC_ROLES"]) == '["ops"]'
+
+
+def test_temporal_takes_only_clients_with_a_certificate(spec, services):
+    """Mutual TLS on the frontend; the worker, the API, the UI and the setup job each bring their own."""
+    server = services["temporal"]["environment"]
+    assert server["TEMPORAL_TLS_REQUIRE_CLIENT_AUTH"] == "true"
+    assert server["TEMPORAL_TLS_CLIENT1_CA_CERT"] and server["TEMPORAL_TLS_FRONTEND_CERT"]
+    mounts = {name: [_default(v) for v in services[name].get("volumes", [])]
+              for name in ("temporal", "api", "worker", "temporal-ui", "temporal-setup")}
+    assert mounts["temporal"] == ["./tls/temporal:/etc/temporal/tls:ro"]
+    assert mounts["api"] == ["./tls/api:/etc/parcelcare/tls:ro"]
+    assert mounts["worker"] == ["./tls/worker:/etc/parcelcare/tls:ro"]
+    assert mounts["temporal-setup"] == ["./tls/admin:/etc/parcelcare/tls:ro"]
+    assert mounts["temporal-ui"] == ["./tls/ui:/etc/temporal-ui/tls:ro"]
+    common = spec["x-parcelcare-env"]
+    assert common["PARCELCARE_TEMPORAL_TLS_CERT"] == "/etc/parcelcare/tls/client.pem"
+    assert common["PARCELCARE_TEMPORAL_TLS_SERVER_NAME"] == server["TEMPORAL_TLS_FRONTEND_SERVER_NAME"] == "temporal"
+    ui = services["temporal-ui"]["environment"]
+    assert ui["TEMPORAL_TLS_CERT"].startswith("/etc/temporal-ui/tls/") and ui["TEMPORAL_TLS_SERVER_NAME"] == "temporal"
 
 
 def test_temporal_runs_on_postgresql(services):
@@ -366,10 +406,13 @@ def test_the_setup_job_creates_the_namespace_and_the_attributes(services, tmp_pa
     result, calls = _run_job(services["temporal-setup"], tmp_path, {"temporal": _FAKE_TEMPORAL})
     assert result.returncode == 0, result.stderr
     address = "--address temporal:7233"
-    assert f"temporal operator namespace create {address} --namespace parcelcare --retention 720h" in calls
+    tls = ("--tls-ca-path /etc/parcelcare/tls/ca.pem --tls-cert-path /etc/parcelcare/tls/client.pem "
+           "--tls-key-path /etc/parcelcare/tls/client.key --tls-server-name temporal")
+    assert all(c.endswith(tls) for c in calls), calls  # every call with the admin certificate (mutual TLS)
+    assert f"temporal operator namespace create {address} --namespace parcelcare --retention 720h {tls}" in calls
     created = [c for c in calls if "search-attribute create" in c]
     assert created == [f"temporal operator search-attribute create {address} --namespace parcelcare "
-                       f"--name {name} --type {kind}" for name, kind in EXPECTED_SEARCH_ATTRIBUTES.items()]
+                       f"--name {name} --type {kind} {tls}" for name, kind in EXPECTED_SEARCH_ATTRIBUTES.items()]
 
 
 def test_the_setup_job_can_run_again(services, tmp_path):

@@ -1,10 +1,15 @@
-"""Escalation ladders and notices (SPEC §5, R-CLK-9, R-URG-2): who is told, in order, once.
+"""Escalation ladders (SPEC §5, R-CLK-9): who is told, in order, once, while a station stays silent.
 
-Each dispatch gets its ladders as background tasks of the workflow. A tier
-waits for its instant (working time, computed once), unless the station's
-feedback comes first: feedback at any point stops the ladder (R-ESC-4). Each
-tier's message has a deterministic key, so it goes out once per ticket and
-round (R-ESC-5).
+A dispatch that needs an answer gets its ladders as background tasks of the
+workflow. A tier waits for its instant (working time, computed once and kept
+on the ticket), unless what resolves it comes first. Each tier's message has
+a deterministic key, so it goes out once (R-ESC-5).
+
+v3: a ladder runs once per ticket, keyed without the dispatch round, and the
+first feedback, a confirmed loss, a filed claim or the close stop every ladder
+for good (R-ESC-4). Each escalation role is told of a ticket once. A tier with
+`answer_within` starts a deadline of its own (R-ESC-3: HQ's hour; R-CLK-9:
+the team lead's 24 h), met by the station's feedback, superseded by the rest.
 """
 
 from __future__ import annotations
@@ -13,74 +18,158 @@ import asyncio
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
-
-from workflows.base import TicketBase
 
 with workflow.unsafe.imports_passed_through():
-    from activities.messages import MessageActivities, MessageRequest
-    from domain.escalation import CUSTOMER, ladders_for, message_key, render, scope_for
+    from domain.deadlines import Deadline, DeadlineKind
+    from domain.escalation import escalation_stop, ladder_key, ladders_for, message_key
     from domain.policy import Ladder, Notice
-    from domain.ticket import Action, Deadline, DeadlineKind, Status
+    from domain.statuses import Status
+    from domain.steps import Action
+    from workflows.messenger import Messenger
+    from workflows.runtime import Arrived, TicketRuntime
 
-_SEND_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
-_SEND_TIMEOUT = timedelta(seconds=60)  # a status query and a send, each with the driver's own timeout
 
+class Escalation:
+    def __init__(self, runtime: TicketRuntime, messenger: Messenger) -> None:
+        self.rt = runtime
+        self.messenger = messenger
+        self._tasks: list[asyncio.Task[None]] = []
 
-class Escalation(TicketBase):
-    _ladder_tasks: list[asyncio.Task]
+    def start(self, coordination: Deadline) -> None:
+        t = self.rt.ticket
+        if self.rt.features.v3 and escalation_stop(t) is not None:
+            return
+        for ladder in ladders_for(self.rt.policy, t.kind.value, t.urgency.urgent):
+            if not self.rt.features.v3:
+                self._tasks.append(asyncio.create_task(self.run_ladder(ladder, coordination)))
+            elif not any(p.ladder == ladder.name for p in t.ladders):  # once per ticket
+                t.ladder(ladder.name, coordination.round)
+                self._tasks.append(asyncio.create_task(self.climb(ladder, coordination)))
 
-    def start_ladders(self, coordination: Deadline) -> None:
-        t = self._ticket
-        for ladder in ladders_for(self._policy, t.kind.value, t.urgency.urgent):
-            self._ladder_tasks.append(asyncio.create_task(self.run_ladder(ladder, coordination)))
+    def resume(self) -> None:
+        """After continue-as-new: the ladders still climbing go on where they were."""
+        t = self.rt.ticket
+        if not self.rt.features.v3:
+            for d in t.deadlines:
+                if d.kind == DeadlineKind.COORDINATION and d.met_at is None:
+                    self.start(d)
+            return
+        if escalation_stop(t) is not None:
+            return
+        for ladder in ladders_for(self.rt.policy, t.kind.value, t.urgency.urgent):
+            progress = next((p for p in t.ladders if p.ladder == ladder.name), None)
+            coordination = next((d for d in t.deadlines if progress and d.kind == DeadlineKind.COORDINATION
+                                 and d.round == progress.round), None)
+            if progress is not None and coordination is not None:
+                self._tasks.append(asyncio.create_task(self.climb(ladder, coordination)))
+        for owed in t.deadlines:
+            if owed.kind == DeadlineKind.ESCALATION_ANSWER and not owed.ended:
+                self._tasks.append(asyncio.create_task(self._owed(owed)))
 
-    def resume_ladders(self) -> None:
-        """After continue-as-new: ladders of the dispatches still unanswered go on where they were."""
-        for d in self._ticket.deadlines:
-            if d.kind == DeadlineKind.COORDINATION and d.met_at is None:
-                self.start_ladders(d)
-
-    def _escalated(self, ladder: str, round: int, tier: int) -> bool:
-        return any(s.action == Action.ESCALATED and s.data.get("ladder") == ladder and s.data.get("round") == str(round)
-                   and s.data.get("tier") == str(tier) for s in self._ticket.steps)
-
-    def stop_ladders(self) -> None:
-        for task in self._ladder_tasks:
+    def stop(self) -> None:
+        for task in self._tasks:
             task.cancel()
 
     async def run_ladder(self, ladder: Ladder, coordination: Deadline) -> None:
-        answered = lambda: coordination.met_at is not None or self._ticket.status == Status.CLOSED  # noqa: E731
+        rt = self.rt
+        progress = rt.ticket.ladder(ladder.name, coordination.round)
+        answered: Arrived = lambda: coordination.met_at is not None or rt.ticket.status == Status.CLOSED  # noqa: E731
         at = coordination.due_at if ladder.start == "coordination_deadline" else coordination.started_at
         for n, tier in enumerate(ladder.tiers, 1):
-            _, at = await self._due(tier.after, f"{tier.rule} {ladder.name} tier {n}", start=at)
-            if self._escalated(ladder.name, coordination.round, n):
+            if rt.features.v2 and len(progress.due) >= n:
+                at = progress.due[n - 1]  # computed before this run continued as new: it stays
+            else:
+                _, at = await rt.due(tier.after, f"{tier.rule} {ladder.name} tier {n}", start=at)
+                if len(progress.due) < n:
+                    progress.due.append(at)
+            if rt.ticket.told(ladder.name, coordination.round, n):
                 continue  # sent before this run continued as new
             summary = f"{tier.rule} {ladder.name} tier {n}: {tier.role}"
             if await self._answered_before(at, answered, summary):
                 return  # R-ESC-4: feedback stops the ladder
-            sent = await self.notify(Notice(rule=tier.rule, role=tier.role, template=tier.template),
-                                     message_key(self._ticket.ticket_id, ladder.name, f"r{coordination.round}", f"t{n}"),
-                                     f"{ladder.name} round {coordination.round} tier {n} ({tier.rule})",
-                                     tier=str(n), due=coordination.due_at.isoformat())
-            if sent:
-                await self._step(Action.ESCALATED, f"{ladder.name} tier {n}: {tier.role} told ({tier.rule})",
-                                 ladder=ladder.name, tier=str(n), rule=tier.rule, role=tier.role,
-                                 round=str(coordination.round))
+            rt.sending(+1)
+            try:
+                sent = await self.messenger.notify(
+                    Notice(rule=tier.rule, role=tier.role, template=tier.template),
+                    message_key(rt.ticket.ticket_id, ladder.name, f"r{coordination.round}", f"t{n}"),
+                    f"{ladder.name} round {coordination.round} tier {n} ({tier.rule})",
+                    tier=str(n), due=coordination.due_at.isoformat())
+                if sent:
+                    progress.told.append(n)
+                    await rt.step(Action.ESCALATED, f"{ladder.name} tier {n}: {tier.role} told ({tier.rule})",
+                                  ladder=ladder.name, tier=str(n), rule=tier.rule, role=tier.role,
+                                  round=str(coordination.round))
+            finally:
+                rt.sending(-1)
         last = ladder.tiers[-1]
         if last.answer_within is not None:  # R-ESC-3: HQ gets the answer within the hour, or it is a breach
-            started, due = await self._due(last.answer_within, f"{last.rule} answer", start=at)
-            owed = self._ticket.start_deadline(DeadlineKind.ESCALATION_ANSWER, coordination.round,
-                                               last.answer_within, started, due, rule=last.rule)
-            if await self._answered_before(due, answered, f"{last.rule} answer owed by {last.role}"):
+            owed = next((d for d in rt.ticket.deadlines if d.kind == DeadlineKind.ESCALATION_ANSWER
+                         and d.round == coordination.round and d.rule == last.rule), None) if rt.features.v2 else None
+            if owed is None:
+                started, due = await rt.due(last.answer_within, f"{last.rule} answer", start=at)
+                owed = rt.ticket.start_deadline(DeadlineKind.ESCALATION_ANSWER, coordination.round,
+                                                last.answer_within, started, due, rule=last.rule)
+            if owed.met_at is not None or owed.breached_at is not None:
+                return
+            if await self._answered_before(owed.due_at, answered, f"{last.rule} answer owed by {last.role}"):
                 owed.met_at = workflow.now()
                 return
-            owed.breached_at = due
-            await self._step(Action.DEADLINE_BREACHED, f"{last.rule}: {last.role} did not get an answer in time",
-                             deadline=owed.kind.value, rule=last.rule, due_at=due.isoformat())
+            owed.breached_at = owed.due_at
+            await rt.step(Action.DEADLINE_BREACHED, f"{last.rule}: {last.role} did not get an answer in time",
+                          deadline=owed.kind.value, rule=last.rule, due_at=owed.due_at.isoformat())
 
-    async def _answered_before(self, at: datetime, answered, summary: str) -> bool:
+    # --- v3 -----------------------------------------------------------------------------------
+
+    async def climb(self, ladder: Ladder, coordination: Deadline) -> None:
+        """Tell each tier's role at its instant, unless the ladder is stopped for good first."""
+        rt, t = self.rt, self.rt.ticket
+        progress = next(p for p in t.ladders if p.ladder == ladder.name)
+        stopped = lambda: escalation_stop(t) is not None  # noqa: E731
+        at = coordination.due_at if ladder.start == "coordination_deadline" else coordination.started_at
+        for n, tier in enumerate(ladder.tiers, 1):
+            if len(progress.due) >= n:
+                at = progress.due[n - 1]  # computed before: it stays
+            else:
+                _, at = await rt.due(tier.after, f"{tier.rule} {ladder.name} tier {n}", start=at)
+                progress.due.append(at)
+            if n in progress.told:
+                continue
+            if await self._answered_before(at, stopped, f"{tier.rule} {ladder.name} tier {n}: {tier.role}"):
+                return  # R-ESC-4: stopped for good
+            if tier.role in t.told_roles:  # told of this ticket already (another ladder, R-LOSS-1): not twice
+                progress.told.append(n)
+                continue
+            t.told_roles.append(tier.role)  # taken before the send: a rule asking at the same instant waits
+            sent = await self.messenger.notify(
+                Notice(rule=tier.rule, role=tier.role, template=tier.template),
+                ladder_key(t.ticket_id, ladder.name, n), f"{ladder.name} tier {n} ({tier.rule})",
+                tier=str(n), due=coordination.due_at.isoformat())
+            progress.told.append(n)
+            if not sent:
+                continue
+            owed = None
+            if tier.answer_within is not None and not stopped():  # this role owes an answer by a deadline
+                started, due = await rt.due(tier.answer_within, f"{tier.rule} answer", start=at)
+                owed = t.start_deadline(DeadlineKind.ESCALATION_ANSWER, coordination.round, tier.answer_within,
+                                        started, due, rule=tier.rule)
+            await rt.step(Action.ESCALATED, f"{ladder.name} tier {n}: {tier.role} told ({tier.rule})",
+                          ladder=ladder.name, tier=str(n), rule=tier.rule, role=tier.role,
+                          round=str(coordination.round))
+            if owed is not None:
+                self._tasks.append(asyncio.create_task(self._owed(owed)))
+
+    async def _owed(self, owed: Deadline) -> None:
+        """A role told owes an answer by `owed`: met by the station's feedback, superseded when the ticket
+        moves past it, breached if neither comes first."""
+        if await self._answered_before(owed.due_at, lambda: owed.ended, f"{owed.rule} answer owed"):
+            return
+        owed.breached_at = owed.due_at
+        await self.rt.step(Action.DEADLINE_BREACHED, f"{owed.rule}: the answer owed did not come in time",
+                           deadline=owed.kind.value, rule=owed.rule, due_at=owed.due_at.isoformat())
+
+    @staticmethod
+    async def _answered_before(at: datetime, answered: Arrived, summary: str) -> bool:
+        """Whether the answer came by `at` (a ladder's own wait: it never continues the run as new)."""
         remaining = at - workflow.now()
         if remaining <= timedelta(0):
             return answered()
@@ -89,34 +178,3 @@ class Escalation(TicketBase):
             return True
         except TimeoutError:
             return False
-
-    async def notify(self, notice: Notice, key: str, purpose: str, **params: str) -> bool:
-        """Send one message through the SMS activity; a failure retrying cannot fix is recorded on the
-        ticket for ops (nobody in the role, a refused template), never silently skipped."""
-        t = self._ticket
-        values = {"ticket": t.ticket_id, "waybill": t.waybill or "-", "station": t.station, "kind": t.kind.value,
-                  "rule": notice.rule, **params}
-        template = self._policy.messages.templates[notice.template]
-        request = MessageRequest(
-            key=key, ticket_id=t.ticket_id, purpose=purpose, role=notice.role,
-            scope=scope_for(notice.role, t.station_province, t.carrier),
-            phone=t.customer.phone if notice.role == CUSTOMER else None,
-            template=notice.template, params=values, text=render(template, values), requested_at=workflow.now(),
-        )
-        try:
-            await workflow.execute_activity_method(
-                MessageActivities.send_message, request, start_to_close_timeout=_SEND_TIMEOUT,
-                retry_policy=_SEND_RETRY, summary=f"{notice.rule}: SMS to {notice.role}",
-            )
-            return True
-        except ActivityError as err:
-            cause = getattr(err.cause, "message", None) or str(err.cause or err)
-            await self._step(Action.MESSAGE_FAILED, cause, rule=notice.rule, role=notice.role, purpose=purpose)
-            return False
-
-    async def tell_customer(self, event: str, **params: str) -> None:
-        """A message to the customer at a step the manuals name, if the policy has one for it."""
-        notice = self._policy.messages.customer.get(event)
-        if notice is not None and await self.notify(notice, message_key(self._ticket.ticket_id, CUSTOMER, event),
-                                                    f"customer {event}", **params):
-            await self._step(Action.MESSAGE_SENT, f"customer told: {event}", rule=notice.rule, message=event)

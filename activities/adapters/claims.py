@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import httpx
 
-from domain.claims import ClaimFiling
+from domain.claims import ClaimFiling, ResultLetter
 from store.claims import ClaimStore
 
 if TYPE_CHECKING:
@@ -22,6 +22,9 @@ class ClaimsGateway(Protocol):
     async def file(self, filing: ClaimFiling) -> None:
         """File `filing`; filing the same ticket twice must not file twice."""
 
+    async def hand_result_letter(self, letter: ResultLetter) -> None:
+        """R-CLK-7: hand the result letter to finance; handing it twice must not hand it twice."""
+
 
 class OutboxClaimsGateway:
     def __init__(self, store: ClaimStore) -> None:
@@ -29,6 +32,9 @@ class OutboxClaimsGateway:
 
     async def file(self, filing: ClaimFiling) -> None:
         await self._store.file(filing)
+
+    async def hand_result_letter(self, letter: ResultLetter) -> None:
+        await self._store.hand_result_letter(letter.ticket_id, letter.decided_at)
 
 
 class HttpClaimsGateway:
@@ -54,6 +60,18 @@ class HttpClaimsGateway:
         if response.status_code == httpx.codes.CONFLICT:
             return  # the claims system has this ticket's claim already: filed
         response.raise_for_status()  # an error fails the activity; its retry policy retries
+
+    async def hand_result_letter(self, letter: ResultLetter) -> None:
+        """POST {base_url}/claims/{ticket}/result-letter, once per ticket (Idempotency-Key)."""
+        response = await self._client.post(
+            f"{self._url}/{letter.ticket_id}/result-letter",
+            json=letter.model_dump(mode="json"),
+            headers={"Idempotency-Key": f"result-letter:{letter.ticket_id}"},
+            timeout=self._timeout,
+        )
+        if response.status_code == httpx.codes.CONFLICT:
+            return  # finance has it already
+        response.raise_for_status()
 
     async def aclose(self) -> None:
         """Close the client this gateway made (one handed in stays its owner's to close)."""

@@ -2,14 +2,16 @@
 
 Exactly once (R-ESC-5) is kept by the caller (activities/messages.py): every
 message has a deterministic key reserved in the database before any provider
-is called; the key travels as the provider's OutId / SessionContext, so after
-a timeout the driver can ask the provider whether the message went out
-before sending again.
+is called, and only the attempt holding its attempt token calls the provider;
+the key travels as the provider's OutId / SessionContext, so after a timeout
+the driver can ask the provider whether the message went out. How long that
+answer takes to be trustworthy, and whether the provider's silence means
+"never got it", is each driver's `status_grace` / `status_denies`.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
@@ -27,11 +29,14 @@ class OutboundSms(BaseModel):
 
 class SmsState(StrEnum):
     RESERVED = "reserved"  # key taken, no provider called yet
-    SENDING = "sending"  # a provider call started; it may or may not have gone through
+    SENDING = "sending"  # the attempt holding the row's token may call, or has called, the provider
     SENT = "sent"  # the provider accepted it
     DELIVERED = "delivered"  # the handset got it (delivery receipt)
     UNDELIVERED = "undelivered"  # the provider reported failure to deliver
     FAILED = "failed"  # refused for good (bad template, sign name, blacklisted number, nobody in the role)
+    UNKNOWN = "unknown"  # the provider neither confirms nor denies it after the grace: not resent, ops decide
+    RELEASED = "released"  # ops said send it (once more): a new attempt takes it under a new token
+    CANCELLED = "cancelled"  # ops said never send it
 
 
 class SendResult(BaseModel):
@@ -60,6 +65,12 @@ class SmsError(Exception):
 
 
 class SmsGateway(Protocol):
+    # How long after a send call the status query can be trusted to list a message the provider accepted, and
+    # whether its silence after that is a denial ("never got it"). Each driver documents both from its
+    # provider's own documentation; PARCELCARE_SMS_STATUS_GRACE_SECONDS overrides the grace.
+    status_grace: timedelta
+    status_denies: bool
+
     async def send(self, sms: OutboundSms) -> SendResult:
         """Send once; raise SmsError (retryable or not), or a timeout/connection error."""
 
@@ -68,7 +79,13 @@ class SmsGateway(Protocol):
 
 
 class LocalSmsGateway:
-    """The default: the outbox table is the channel, so a message is out once it is recorded there."""
+    """The default: the outbox table is the channel, so a message is out once it is recorded there.
+
+    No grace: nothing leaves the machine, so a send whose answer was lost is simply made again (the
+    row is the message; sending twice writes the same row)."""
+
+    status_grace = timedelta(0)
+    status_denies = True
 
     async def send(self, sms: OutboundSms) -> SendResult:
         return SendResult(provider_id=None, state=SmsState.SENT)
@@ -79,12 +96,20 @@ class LocalSmsGateway:
 
 def sms_gateway(settings) -> SmsGateway:
     """The driver named in settings (`PARCELCARE_SMS_DRIVER`); switching needs no code change."""
+    gateway: SmsGateway
     if settings.sms_driver == "aliyun":
         from activities.adapters.sms_aliyun import AliyunSmsGateway
 
-        return AliyunSmsGateway(settings)
-    if settings.sms_driver == "tencent":
+        gateway = AliyunSmsGateway(settings)
+    elif settings.sms_driver == "tencent":
         from activities.adapters.sms_tencent import TencentSmsGateway
 
-        return TencentSmsGateway(settings)
-    return LocalSmsGateway()
+        gateway = TencentSmsGateway(settings)
+    else:
+        gateway = LocalSmsGateway()
+    if settings.sms_status_grace_seconds is not None:
+        # Never shorter than the driver's own timeout: a send still in flight must not look like a denial.
+        gateway.status_grace = timedelta(seconds=max(settings.sms_status_grace_seconds,
+                                                     settings.sms_timeout_seconds if settings.sms_driver != "local"
+                                                     else 0))
+    return gateway

@@ -5,6 +5,15 @@
           call that timed out is not sent a second time.
 - receipts: the SmsReport HTTP push (`parse_aliyun_receipts`, answer `ALIYUN_RECEIPT_ACK`).
 
+Status grace (R-ESC-5): QuerySendDetails lists every message Aliyun accepted, with SendStatus
+1 "等待回执" (waiting for the receipt) until the carrier's receipt arrives, then 2 or 3
+(https://help.aliyun.com/document_detail/419277.html, "QuerySendDetails - 查询短信发送详情": SendStatus
+1 等待回执 / 2 发送失败 / 3 发送成功; records of the last 30 days, by number and SendDate). So a message
+Aliyun accepted shows there shortly after acceptance, receipt or not, and its absence once the grace has
+passed is a denial: the message is sent again under a new attempt token. The documentation gives no
+figure for "shortly"; 60 s (at least twice the driver's own timeout) is our margin for the listing to
+catch up, overridable with PARCELCARE_SMS_STATUS_GRACE_SECONDS.
+
 Errors: a refusal that no retry can fix is SmsError(retryable=False); rate limits
 are retryable with retry_after; anything else the provider answered is retryable.
 No answer at all (timeout, connection refused or reset, an unreadable reply) is
@@ -124,10 +133,17 @@ def _no_answer(exc: UnretryableException) -> Exception:
     return ConnectionError(f"no usable answer from Aliyun SMS: {cause!r}")
 
 
+# See the module's docstring: Aliyun lists an accepted message before its receipt, so silence after this denies.
+STATUS_GRACE = timedelta(seconds=60)
+
+
 class AliyunSmsGateway:
     """The SmsGateway Protocol over Aliyun SMS."""
 
+    status_denies = True
+
     def __init__(self, settings) -> None:
+        self.status_grace = max(STATUS_GRACE, timedelta(seconds=2 * settings.sms_timeout_seconds))
         if not settings.aliyun_access_key_id or not settings.aliyun_access_key_secret:
             raise SystemExit("the aliyun SMS driver needs PARCELCARE_ALIYUN_ACCESS_KEY_ID and "
                              "PARCELCARE_ALIYUN_ACCESS_KEY_SECRET")

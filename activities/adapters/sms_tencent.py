@@ -7,6 +7,16 @@
           returns SessionContext only when that is enabled for the account.
 - receipts: the status callback (`parse_tencent_receipts`, answer `TENCENT_RECEIPT_ACK`).
 
+Status grace (R-ESC-5): PullSmsSendStatusByPhoneNumber pulls *delivery status reports* ("拉取单个号码短信
+下发状态", https://cloud.tencent.com/document/api/382/38773; 2021-01-11 version:
+https://www.tencentcloud.com/document/product/382/40518). Each item is a carrier's report, with
+ReportStatus SUCCESS or FAIL and UserReceiveTime; there is no "accepted, no receipt yet" item. So a
+message appears only once the handset's receipt is in, which for a switched-off phone may be days
+later (the carrier keeps retrying) or never. Its absence therefore never proves Tencent did not get
+it: after the grace (5 minutes for a receipt to come, overridable with
+PARCELCARE_SMS_STATUS_GRACE_SECONDS) a message whose fate is still unknown is marked `unknown` and
+left to ops (release or cancel), never resent blindly.
+
 Errors come as a top-level `Error` (TencentCloudSDKException) or per number in
 SendStatusSet[].Code; both are mapped the same way. No answer at all (timeout,
 connection refused, an HTTP error without an API answer) is raised as
@@ -120,10 +130,17 @@ def _no_answer(exc: TencentCloudSDKException) -> Exception | None:
     return None
 
 
+# See the module's docstring: Tencent lists a message only once its receipt is in; silence never denies.
+STATUS_GRACE = timedelta(minutes=5)
+
+
 class TencentSmsGateway:
     """The SmsGateway Protocol over Tencent Cloud SMS."""
 
+    status_denies = False
+
     def __init__(self, settings) -> None:
+        self.status_grace = max(STATUS_GRACE, timedelta(seconds=2 * settings.sms_timeout_seconds))
         if not settings.tencent_secret_id or not settings.tencent_secret_key:
             raise SystemExit("the tencent SMS driver needs PARCELCARE_TENCENT_SECRET_ID and "
                              "PARCELCARE_TENCENT_SECRET_KEY")

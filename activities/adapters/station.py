@@ -11,7 +11,7 @@ from typing import Protocol
 
 import httpx
 
-from domain.ticket import DispatchOrder
+from domain.dispatch import DispatchOrder
 from store.repository import TicketStore
 
 

@@ -8,6 +8,8 @@ All state lives in the fake object, behind a lock; signatures are not verified.
     with FakeAliyun() as aliyun:
         aliyun.fail_next("isv.BUSINESS_LIMIT_CONTROL")   # the next SendSms is refused with that code
         aliyun.stall_next(2.0)                           # the next SendSms is accepted, answered 2 s late
+        aliyun.drop_next(2.0)                            # the next SendSms never reaches the service: no answer
+        aliyun.listed_after = 1.5                        # QuerySendDetails lists a message 1.5 s after acceptance
         aliyun.received                                  # every SendSms, in order
         aliyun.report(key, delivered=True)               # what the status query says of a message
 
@@ -50,7 +52,7 @@ class _Server(ThreadingHTTPServer):
 
 
 class _Handler(BaseHTTPRequestHandler):
-    def do_POST(self):  # noqa: N802 - the stdlib's name
+    def do_POST(self):
         self.server.fake._serve(self)
 
     do_GET = do_POST
@@ -92,6 +94,7 @@ class _FakeProvider:
         self.requests: list[tuple[str, dict[str, Any]]] = []  # every request: (action, parameters)
         self._failures: deque[tuple[str, str, str | None, bool | None]] = deque()
         self._stalls: deque[float] = deque()
+        self._drops: deque[float] = deque()
 
     # -- lifecycle -------------------------------------------------------
     def start(self) -> _FakeProvider:
@@ -148,6 +151,15 @@ class _FakeProvider:
         with self._lock:
             self._stalls.extend([seconds] * times)
 
+    def drop_next(self, seconds: float, times: int = 1) -> None:
+        """The next `times` SendSms are lost on the way in (never accepted); the line stays silent `seconds`."""
+        with self._lock:
+            self._drops.extend([seconds] * times)
+
+    def _take_drop(self) -> float | None:
+        with self._lock:
+            return self._drops.popleft() if self._drops else None
+
     def report(self, key: str, delivered: bool | None) -> None:
         """Set the carrier's receipt for the accepted message `key`: True, False, or None (none yet)."""
         with self._lock:
@@ -167,6 +179,7 @@ class _FakeProvider:
             self.requests.clear()
             self._failures.clear()
             self._stalls.clear()
+            self._drops.clear()
 
     # -- serving ---------------------------------------------------------
     def _take_failure(self, action: str):
@@ -222,9 +235,11 @@ class FakeAliyun(_FakeProvider):
     content_type = "application/json;charset=utf-8"
     version = "2017-05-25"
 
-    def __init__(self, port: int = 0, delivered: bool | None = None) -> None:
+    def __init__(self, port: int = 0, delivered: bool | None = None, listed_after: float = 0.0) -> None:
         super().__init__(port)
         self.default_delivered = delivered  # the receipt of an accepted message: None = not in yet
+        # QuerySendDetails lists an accepted message (receipt or not) shortly after acceptance: this long.
+        self.listed_after = listed_after
 
     def env(self) -> dict[str, str]:
         """Environment that points the aliyun driver at this fake (add templates and sign name)."""
@@ -275,6 +290,12 @@ class FakeAliyun(_FakeProvider):
             "sent_at": datetime.now(UTC), "delivered": self.default_delivered,
         }
         failure = self._take_failure("SendSms")
+        dropped = self._take_drop()
+        if dropped is not None:  # lost before the service: nothing accepted, and no answer in time
+            message["answer"] = "dropped"
+            with self._lock:
+                self.received.append(message)
+            return 503, {"Code": "ServiceUnavailable", "Message": "dropped", "RequestId": _request_id()}, dropped
         if failure is not None:
             answer = self._error(failure[1], failure[2])
         elif not isinstance(template_params, dict) or not all(isinstance(v, str) for v in template_params.values()):
@@ -304,7 +325,9 @@ class FakeAliyun(_FakeProvider):
             return self._error("isv.INVALID_PARAMETERS", "PageSize must be 1..50, CurrentPage >= 1")
         phone = _aliyun_national(params["PhoneNumber"])
         with self._lock:
+            listed_by = datetime.now(UTC) - timedelta(seconds=self.listed_after)
             matches = [m for m in self.received if m["accepted"] and _aliyun_national(m["phone"]) == phone
+                       and m["sent_at"] <= listed_by
                        and m["sent_at"].astimezone(SHANGHAI).strftime("%Y%m%d") == params["SendDate"]]
             matches.reverse()  # newest first, as Aliyun lists them
             dtos = [self._detail(m) for m in matches[(page - 1) * size: page * size]]

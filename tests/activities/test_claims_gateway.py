@@ -14,7 +14,8 @@ import pytest
 
 from activities.adapters.claims import HttpClaimsGateway, OutboxClaimsGateway, claims_gateway
 from domain.claims import ClaimDetails, ClaimFiling
-from domain.ticket import Customer, CustomerRole, Kind
+from domain.customer import Customer, CustomerRole
+from domain.kinds import Kind
 from settings import Settings
 from store.claims import ClaimStore
 from store.db import create_engine_for
@@ -26,7 +27,7 @@ class _ClaimsSystem(BaseHTTPRequestHandler):
     status = 201
     hang: threading.Event | None = None  # when set: hold the answer until the event fires
 
-    def do_POST(self):  # noqa: N802 - the stdlib's name
+    def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         type(self).received.append((self.path, dict(self.headers), body))
         if type(self).hang is not None:

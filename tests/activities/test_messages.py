@@ -25,6 +25,8 @@ class Provider:
     def __init__(self) -> None:
         self.accepted: list[OutboundSms] = []
         self.script: list[str] = []  # "ok", "timeout_after_accept", "timeout_before_accept", "refuse", "throttle"
+        self.status_grace = timedelta(0)
+        self.status_denies = True
 
     async def send(self, sms: OutboundSms) -> SendResult:
         step = self.script.pop(0) if self.script else "ok"
@@ -89,17 +91,19 @@ async def test_r_esc_5_after_a_timeout_the_provider_is_asked_before_sending_agai
     assert (await messages.for_ticket("t1"))[0].state == SmsState.SENT
 
 
-async def test_a_message_the_provider_never_got_is_sent_on_retry_once_its_fate_had_time_to_show(stores):
+async def test_r_esc_5_a_message_the_provider_never_got_is_sent_on_retry_once_its_fate_had_time_to_show(stores):
     messages, directory = stores
     provider = Provider()
     provider.script = ["timeout_before_accept"]
-    acts = MessageActivities(messages, directory, provider, "aliyun")
+    acts = MessageActivities(messages, directory, provider, "aliyun", grace=timedelta(minutes=2))
     with pytest.raises(TimeoutError):
         await _run(acts, _request())
     with pytest.raises(ApplicationError) as wait:  # too early to tell: asked again later, not resent
         await _run(acts, _request())
     assert wait.value.type == "SmsFateUnknown" and not wait.value.non_retryable and provider.accepted == []
-    later = MessageActivities(messages, directory, provider, "aliyun", unknown_grace=timedelta(0))
+    assert wait.value.next_retry_delay is not None and wait.value.next_retry_delay > timedelta(seconds=90)
+    provider.status_denies = True  # Aliyun-like: past the grace, its silence is a denial
+    later = MessageActivities(messages, directory, provider, "aliyun", grace=timedelta(0))
     await _run(later, _request())
     assert len(provider.accepted) == 1 and (await messages.for_ticket("t1"))[0].attempts == 2
 

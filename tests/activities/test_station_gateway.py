@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from activities.adapters.station import HttpStationGateway
-from domain.ticket import DispatchOrder, Kind
+from domain.dispatch import DispatchOrder
+from domain.kinds import Kind
 from settings import Settings
 from worker import station_gateway
 
@@ -20,7 +21,7 @@ class _StationSystem(BaseHTTPRequestHandler):
     received: list[tuple[str, dict, dict]] = []
     fail_next = False
 
-    def do_POST(self):  # noqa: N802 - the stdlib's name
+    def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         type(self).received.append((self.path, dict(self.headers), body))
         status = 503 if type(self).fail_next else 201

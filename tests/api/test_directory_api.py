@@ -117,9 +117,10 @@ async def test_delete_by_e164_or_national_then_404(client, app):
     assert (await client.get("/v1/directory")).json()["total"] == 0
     r = await client.delete("/v1/directory/provincial_cs_director/jiangsu/13812345678")
     assert r.status_code == 404
-    assert r.json() == {
-        "detail": "no active provincial_cs_director for jiangsu with phone +8613812345678 in the directory"
-    }
+    assert r.json()["detail"] == [{
+        "loc": [], "msg": "no active provincial_cs_director for jiangsu with phone +8613812345678 in the directory",
+        "type": "not_found",
+    }]
 
 
 async def test_a_removed_contact_put_back_is_active_again(client):

@@ -5,22 +5,18 @@ from pathlib import Path
 
 import pytest
 
-from domain.flow import NextStep, after_callback, refusal
+from domain.customer import Customer, CustomerRole
+from domain.deadlines import DeadlineKind
+from domain.flow import NextStep, after_callback, refusal, resolution_at_intake
+from domain.ids import request_fingerprint, ticket_id_for_key
+from domain.kinds import Kind
+from domain.messages import CallbackOutcome, Message
 from domain.policy import Duration, parse_policy
-from domain.ticket import (
-    Action,
-    CallbackOutcome,
-    Customer,
-    CustomerRole,
-    DeadlineKind,
-    Kind,
-    Status,
-    TicketOpening,
-    TicketState,
-    request_fingerprint,
-    static_summary,
-    ticket_id_for_key,
-)
+from domain.shipment import ShipmentFacts, Signing
+from domain.statuses import Status
+from domain.steps import Action
+from domain.ticket import TicketOpening, TicketState
+from workflows.visibility import static_summary
 
 
 @pytest.mark.parametrize(
@@ -42,23 +38,23 @@ def test_r_inq_5_a_delay_needing_compensation_goes_to_claims_other_kinds_do_not(
 
 
 def test_closed_ticket_refuses_every_message():
-    assert refusal(Status.CLOSED, "callback") == "the ticket is closed"
-    assert refusal(Status.CLOSED, "station_reply") == "the ticket is closed"
+    assert refusal(Status.CLOSED, Message.CALLBACK) == "the ticket is closed"
+    assert refusal(Status.CLOSED, Message.STATION_REPLY) == "the ticket is closed"
 
 
 def test_a_ticket_takes_only_the_message_it_waits_for():
-    assert refusal(Status.AWAITING_STATION, "station_reply") is None
-    assert refusal(Status.AWAITING_CALLBACK, "callback") is None
-    assert "waiting for a station ack or station reply, not a callback" in refusal(Status.AWAITING_STATION, "callback")
-    assert refusal(Status.AWAITING_STATION, "station_ack") is None  # R-CLK-2/3
-    assert "open and not waiting" in refusal(Status.OPEN, "station_reply")
-    assert refusal(Status.AWAITING_CALLBACK, "customer_contact") is not None
+    assert refusal(Status.AWAITING_STATION, Message.STATION_REPLY) is None
+    assert refusal(Status.AWAITING_CALLBACK, Message.CALLBACK) is None
+    assert "waiting for a station ack or station reply, not a callback" in refusal(Status.AWAITING_STATION, Message.CALLBACK)
+    assert refusal(Status.AWAITING_STATION, Message.STATION_ACK) is None  # R-CLK-2/3
+    assert "open and not waiting" in refusal(Status.OPEN, Message.STATION_REPLY)
+    assert refusal(Status.AWAITING_CALLBACK, Message.CUSTOMER_CONTACT) is not None
 
 
 def test_r_clk_1_a_paused_ticket_takes_another_callback_or_the_customer_getting_in_touch():
-    assert refusal(Status.AWAITING_CUSTOMER, "callback") is None
-    assert refusal(Status.AWAITING_CUSTOMER, "customer_contact") is None
-    assert "callback or customer contact" in refusal(Status.AWAITING_CUSTOMER, "station_reply")
+    assert refusal(Status.AWAITING_CUSTOMER, Message.CALLBACK) is None
+    assert refusal(Status.AWAITING_CUSTOMER, Message.CUSTOMER_CONTACT) is None
+    assert "callback or customer contact" in refusal(Status.AWAITING_CUSTOMER, Message.STATION_REPLY)
 
 
 def test_r_clk_1_only_promises_to_the_customer_pause_never_a_stations_deadline():
@@ -112,3 +108,16 @@ def test_ops_summary_never_carries_name_or_phone():
 def test_idempotency_key_maps_to_one_ticket_id_and_fingerprint_ignores_key_order():
     assert ticket_id_for_key("k1") == ticket_id_for_key("k1") != ticket_id_for_key("k2")
     assert request_fingerprint({"a": 1, "b": "x"}) == request_fingerprint({"b": "x", "a": 1})
+
+
+@pytest.mark.parametrize("kind, shipment, resolved, expected", [
+    (Kind.CONSULT, ShipmentFacts(), False, "answered"),
+    (Kind.INQUIRY, ShipmentFacts(), True, "answered_at_front_desk"),
+    (Kind.INQUIRY, ShipmentFacts(), False, None),
+    (Kind.DAMAGE, ShipmentFacts(signed=True, signing=Signing.IN_PERSON_UNINSPECTED), False, "not_accepted"),
+    (Kind.DAMAGE, ShipmentFacts(signed=True, signing=Signing.OTHER_WITHOUT_CONSENT), False, None),
+    (Kind.LOSS, ShipmentFacts(signed=True, signing=Signing.OTHER_WITH_CONSENT), False, "not_accepted"),
+])
+def test_r_dmg_1_r_loss_4_r_inq_1_what_closes_a_ticket_the_moment_it_opens(kind, shipment, resolved, expected):
+    decided = resolution_at_intake(kind, shipment, resolved)
+    assert (decided[0] if decided else None) == expected

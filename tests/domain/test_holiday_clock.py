@@ -66,15 +66,24 @@ def test_working_days_in_the_policy_grammar():
     assert due.at == sh(2025, 10, 10, 10) and due.unknown_years == []
 
 
-def test_r_cal_1_default_policy_calendar_observes_cn_holidays():
+def test_r_cal_1_the_default_calendar_is_08_to_18_every_day_as_spec_states():
+    """R-CAL-1: 7 x 10 h; 20 working hours from 30 Sep 10:00 are 8 h, 10 h and 2 h: 2 Oct 10:00."""
     policy = parse_policy((ROOT / "policy" / "default.toml").read_text())
-    assert policy.deadline(sh(2025, 9, 30, 10), policy.clocks.coordination_deadline, CN) == sh(2025, 10, 10, 10)
+    assert policy.calendars["default"].holidays == "none"
+    assert policy.deadline(sh(2025, 9, 30, 10), policy.clocks.coordination_deadline, CN) == sh(2025, 10, 2, 10)
 
 
-def test_a_year_nobody_knows_is_reported_and_counted_on_the_weekly_pattern():
+def test_r_cal_1_a_calendar_with_holidays_cn_closes_on_them(cn_policy):
+    """The same 20 working hours on a calendar with `holidays = "cn"` skip the National Day holiday."""
+    assert cn_policy.deadline(sh(2025, 9, 30, 10), cn_policy.clocks.coordination_deadline, CN) == sh(2025, 10, 10, 10)
+    office = parse_policy((ROOT / "policy" / "default.toml").read_text()).calendars["office"]
+    assert office.holidays == "cn"  # the default file's example of a desk that closes on them
+
+
+def test_a_year_nobody_knows_is_reported_and_counted_on_the_weekly_pattern(cn_policy):
     year = max(CN.known_years) + 1
     start = sh(year, 9, 30, 10)
-    due = due_at(start, Duration.parse("20 working hours"), parse_policy((ROOT / "policy" / "default.toml").read_text()).calendars["default"], CN)
+    due = due_at(start, Duration.parse("20 working hours"), cn_policy.calendars["default"], CN)
     assert due.unknown_years == [year]
     assert due.at == sh(year, 10, 2, 10)  # every day open, as the week says
 

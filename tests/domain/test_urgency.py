@@ -47,15 +47,16 @@ def test_r_urg_1_ordinary_parcel_is_not_urgent_even_if_valuable():
 @pytest.mark.parametrize(
     "contents, threshold, reason",
     [
-        (Contents.INVOICE, INVOICE_THRESHOLD, "invoice over ¥100,000"),
-        (Contents.VALUABLES, VALUABLES_THRESHOLD, "valuables over ¥20,000"),
+        (Contents.INVOICE, INVOICE_THRESHOLD, "invoice of ¥100,000 or more"),
+        (Contents.VALUABLES, VALUABLES_THRESHOLD, "valuables of ¥20,000 or more"),
     ],
 )
-def test_r_urg_1_thresholds_exactly_the_threshold_is_not_urgent_one_fen_above_is(contents, threshold, reason):
+def test_r_urg_1_thresholds_are_inclusive_the_amount_itself_is_urgent_one_fen_below_is_not(contents, threshold, reason):
+    """以上 includes the amount itself: ¥100,000 and ¥20,000 qualify."""
     at = assess_urgency(ShipmentFacts(contents=contents, declared_value=threshold))
-    above = assess_urgency(ShipmentFacts(contents=contents, declared_value=threshold + FEN))
-    assert (at.urgent, at.reasons) == (False, [])
-    assert (above.urgent, above.reasons) == (True, [reason])
+    below = assess_urgency(ShipmentFacts(contents=contents, declared_value=threshold - FEN))
+    assert (at.urgent, at.reasons) == (True, [reason])
+    assert (below.urgent, below.reasons) == (False, [])
 
 
 def test_r_urg_1_threshold_defaults_are_the_spec_numbers():
@@ -85,7 +86,7 @@ def test_r_urg_1_several_reasons_at_once_contents_first():
     assert urgency.urgent is True
     assert urgency.reasons == ["urgent document: passport", "external complaint or media threat"]
     valuables = ShipmentFacts(contents=Contents.VALUABLES, declared_value=Decimal("20000.01"), external_complaint_threat=True)
-    assert assess_urgency(valuables).reasons == ["valuables over ¥20,000", "external complaint or media threat"]
+    assert assess_urgency(valuables).reasons == ["valuables of ¥20,000 or more", "external complaint or media threat"]
 
 
 def test_r_urg_1_other_facts_do_not_make_a_ticket_urgent():

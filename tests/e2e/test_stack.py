@@ -15,7 +15,8 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from workflows.ticket import CARRIER, STATION, TICKET_KIND, TICKET_STATUS, TicketWorkflow
+from workflows.ticket import TicketWorkflow
+from workflows.visibility import CARRIER, STATION, TICKET_KIND, TICKET_STATUS
 
 pytestmark = pytest.mark.e2e
 
@@ -29,7 +30,7 @@ def ticket_body(station: str, **overrides) -> dict:
     return {**body, **overrides}
 
 
-async def until(http: httpx.AsyncClient, ticket_id: str, predicate, timeout: float = 30) -> dict:
+async def until(http: httpx.AsyncClient, ticket_id: str, predicate, timeout: float = 90) -> dict:
     deadline = time.monotonic() + timeout
     while True:
         view = (await http.get(f"/v1/tickets/{ticket_id}")).json()
@@ -38,6 +39,27 @@ async def until(http: httpx.AsyncClient, ticket_id: str, predicate, timeout: flo
         if time.monotonic() > deadline:
             raise AssertionError(f"ticket {ticket_id} never got there; last view: {json.dumps(view)[:2000]}")
         await asyncio.sleep(0.1)
+
+
+async def _outbox_until(http: httpx.AsyncClient, station: str, predicate, timeout: float = 60) -> dict:
+    """The station's first dispatch once it satisfies `predicate` (the record trails the workflow)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        dispatch = (await http.get(f"/v1/stations/{station}/dispatches")).json()["items"][0]
+        if predicate(dispatch) or time.monotonic() > deadline:
+            return dispatch
+        await asyncio.sleep(0.1)
+
+
+def reason(response) -> str:
+    """The one reason a 4xx gives (every error body is {"detail": [{"loc", "msg", "type"}], …})."""
+    [item] = response.json()["detail"]
+    return item["msg"]
+
+
+def _deadline(view: dict, kind: str, round: int | None = None) -> dict:
+    """The newest deadline of `kind` (of `round`, if given) in a ticket's JSON view."""
+    return [d for d in view["deadlines"] if d["kind"] == kind and (round is None or d["round"] == round)][-1]
 
 
 def _instant(text: str) -> datetime:
@@ -65,7 +87,7 @@ async def test_inquiry_over_http_from_open_to_closed(sqlite_stack):
     stack = sqlite_stack
     stack.start()
     station = "E2E-FLOW"
-    async with httpx.AsyncClient(base_url=stack.api, timeout=30) as http:
+    async with httpx.AsyncClient(base_url=stack.api, timeout=30, headers=stack.auth) as http:
         # Intake refuses with every reason, and records nothing.
         bad = await http.post("/v1/tickets", json=ticket_body(
             station, waybill="12345", customer={"name": "张*", "phone": "138****5678", "role": "sender"}))
@@ -93,16 +115,17 @@ async def test_inquiry_over_http_from_open_to_closed(sqlite_stack):
         view = await until(http, tid, lambda v: v["status"] == "awaiting_station")
         outbox = (await http.get(f"/v1/stations/{station}/dispatches", params={"pending": True})).json()
         assert [(d["ticket_id"], d["round"]) for d in outbox["items"]] == [(tid, 1)]
-        assert _instant(outbox["items"][0]["due_at"]) == _instant(view["deadlines"][0]["due_at"])
+        coordination = _deadline(view, "coordination")
+        assert _instant(outbox["items"][0]["due_at"]) == _instant(coordination["due_at"])
         view = await until(http, tid, lambda v: v["breaches"])
         assert view["breaches"][0]["kind"] == "coordination" and view["breaches"][0]["rule"] == "R-CLK-4"
-        assert _instant(view["breaches"][0]["at"]) == _instant(view["deadlines"][0]["due_at"])
+        assert _instant(view["breaches"][0]["at"]) == _instant(coordination["due_at"])
 
         # Wrong messages: 409 with the reason, 404 for an unknown ticket; nothing recorded is lost.
         wrong = await http.post(f"/v1/tickets/{tid}/station-replies", json={"station": "ELSEWHERE", "finding": "?"})
-        assert wrong.status_code == 409 and "E2E-FLOW" in wrong.json()["detail"]
+        assert wrong.status_code == 409 and "E2E-FLOW" in reason(wrong)
         early = await http.post(f"/v1/tickets/{tid}/callbacks", json={"outcome": "resolved"})
-        assert early.status_code == 409 and "waiting for a station ack or station reply" in early.json()["detail"]
+        assert early.status_code == 409 and "waiting for a station ack or station reply" in reason(early)
         assert (await http.post("/v1/tickets/nope/callbacks", json={"outcome": "resolved"})).status_code == 404
         assert (await http.post(f"/v1/tickets/{tid}/callbacks", json={"outcome": "maybe"})).status_code == 422
         assert (await http.get("/v1/tickets/nope")).status_code == 404
@@ -112,51 +135,64 @@ async def test_inquiry_over_http_from_open_to_closed(sqlite_stack):
         assert ack.status_code == 202
         acked = await until(http, tid, lambda v: v["steps"][-1]["action"] == "station_acknowledged")
         assert acked["steps"][-1]["data"]["rule"] == "R-CLK-2"
-        dispatch = (await http.get(f"/v1/stations/{station}/dispatches")).json()["items"][0]
+        # The record is written just after the workflow takes the step: read the outbox until it shows.
+        dispatch = await _outbox_until(http, station, lambda d: d["acknowledged_at"] is not None)
         assert dispatch["route"] == "direct" and dispatch["answered_in_time"] is True
         again = await http.post(f"/v1/tickets/{tid}/station-acks", json={"station": station})
         assert again.status_code == 202  # recorded as ignored: already answered
 
-        # The station answers; the customer disputes; back to the station; unreachable; resolved.
+        # The station answers; the customer cannot be reached (R-CLK-1 pauses), calls in (it resumes),
+        # disputes the answer; back to the station; resolved.
         r = await http.post(f"/v1/tickets/{tid}/station-replies",
                             json={"station": station, "finding": "signed for at the door", "parcel_status": "delivered"})
         assert r.status_code == 202
         await until(http, tid, lambda v: v["status"] == "awaiting_callback")
-        assert (await http.post(f"/v1/tickets/{tid}/callbacks", json={"outcome": "disputed", "note": "never got it"})).status_code == 202
-        # Editing the policy file changes new tickets only, never a running one.
-        policy_file = Path(stack.env["PARCELCARE_POLICY"])
-        policy_file.write_text(policy_file.read_text().replace('"4 working seconds on always"', '"1 working hours"'))
-        second = (await http.post("/v1/tickets", json=ticket_body(station + "-2"))).json()
-        second = await until(http, second["ticket_id"], lambda v: v["deadlines"])
-        assert second["policy_version"] != view["policy_version"]
-        assert second["policy_version"].startswith("e2e-seconds+")
-        second_due = _instant(second["deadlines"][0]["due_at"]) - _instant(second["deadlines"][0]["started_at"])
-        assert second_due >= timedelta(hours=1)  # on the default 08:00-18:00 calendar: at least an hour
-        view = await until(http, tid, lambda v: v["dispatch_round"] == 2 and v["status"] == "awaiting_station")
-        round2 = next(d for d in view["deadlines"] if d["kind"] == "coordination" and d["round"] == 2)
-        assert _instant(round2["due_at"]) - _instant(round2["started_at"]) == timedelta(seconds=4)
-        await http.post(f"/v1/tickets/{tid}/station-replies", json={"station": station, "finding": "found in the depot"})
-        await until(http, tid, lambda v: v["status"] == "awaiting_callback")
         await http.post(f"/v1/tickets/{tid}/callbacks", json={"outcome": "unreachable"})
         paused = await until(http, tid, lambda v: v["steps"][-1]["action"] == "clock_paused")
-        assert paused["status"] == "awaiting_customer" and paused["deadlines"][-1]["pauses"][0]["resumed_at"] is None
+        assert paused["status"] == "awaiting_customer"
+        assert _deadline(paused, "reply")["pauses"][0]["resumed_at"] is None  # R-CLK-1, from the call
         wrong = await http.post(f"/v1/tickets/{tid}/station-replies", json={"station": station, "finding": "again"})
-        assert wrong.status_code == 409 and "callback or customer contact" in wrong.json()["detail"]
+        assert wrong.status_code == 409 and "callback or customer contact" in reason(wrong)
         contact = await http.post(f"/v1/tickets/{tid}/customer-contacts", json={"note": "customer called in"})
         assert contact.status_code == 202
         resumed = await until(http, tid, lambda v: v["steps"][-1]["action"] == "clock_resumed")
         assert resumed["status"] == "awaiting_callback"
         assert (await http.post(f"/v1/tickets/{tid}/customer-contacts", json={})).status_code == 409
-        await http.post(f"/v1/tickets/{tid}/callbacks", json={"outcome": "resolved", "note": "delivered today", "agent": "a17"})
+        disputed = await http.post(f"/v1/tickets/{tid}/callbacks", json={"outcome": "disputed", "note": "never got it"})
+        assert disputed.status_code == 202
+        # Editing the policy file changes new tickets only, never a running one.
+        policy_file = Path(stack.env["PARCELCARE_POLICY"])
+        policy_file.write_text(policy_file.read_text().replace('"4 working seconds on always"', '"1 working hours"'))
+        second = (await http.post("/v1/tickets", json=ticket_body(station + "-2"))).json()
+        second = await until(http, second["ticket_id"], lambda v: any(d["kind"] == "coordination" for d in v["deadlines"]))
+        assert second["policy_version"] != view["policy_version"]
+        assert second["policy_version"].startswith("e2e-seconds+")
+        second_coordination = _deadline(second, "coordination")
+        second_due = _instant(second_coordination["due_at"]) - _instant(second_coordination["started_at"])
+        assert second_due >= timedelta(hours=1)  # on the default 08:00-18:00 calendar: at least an hour
+        view = await until(http, tid, lambda v: v["dispatch_round"] == 2 and v["status"] == "awaiting_station")
+        round2 = _deadline(view, "coordination", 2)
+        assert _instant(round2["due_at"]) - _instant(round2["started_at"]) == timedelta(seconds=4)
+        await http.post(f"/v1/tickets/{tid}/station-replies", json={"station": station, "finding": "found in the depot"})
+        await until(http, tid, lambda v: v["status"] == "awaiting_callback")
+        named = await http.post(f"/v1/tickets/{tid}/callbacks", json={"outcome": "resolved", "agent": "a17"})
+        assert named.status_code == 422 and named.json()["detail"][0]["type"] == "from_credential"  # issue 12
+        await http.post(f"/v1/tickets/{tid}/callbacks", json={"outcome": "resolved", "note": "delivered today"})
         final = await until(http, tid, lambda v: v["status"] == "closed")
-        assert final["resolution"] == "resolved" and final["source"] == "workflow"
+        assert final["resolution"] == "resolved" and final["source"] == "record"
+        # Every step names its actor: the development key for what was sent with it, the workflow for the rest.
+        actors = {(s["action"], s["data"]["actor"]) for s in final["steps"]}
+        assert ("opened", "key:dev-admin") in actors and ("closed", "key:dev-admin") in actors
+        assert ("station_replied", "key:dev-admin") in actors and ("dispatched", "system") in actors
+        assert all("actor" in s["data"] for s in final["steps"])
         actions = [s["action"] for s in final["steps"]]
         assert actions[:5] == ["opened", "status_checked", "customer_told", "dispatched", "deadline_breached"]
         assert actions[-1] == "closed" and actions.count("dispatched") == 2 and actions.count("opened") == 1
-        assert ["callback_unreachable", "clock_paused", "clock_resumed"] == [
-            a for a in actions if a in ("callback_unreachable", "clock_paused", "clock_resumed")]
+        assert ["callback_unreachable", "clock_paused", "clock_resumed", "callback_disputed"] == [
+            a for a in actions if a in ("callback_unreachable", "clock_paused", "clock_resumed", "callback_disputed")]
+        assert _deadline(final, "reply")["met_at"] is not None  # the customer heard back (R-CLK-1)
         closed = await http.post(f"/v1/tickets/{tid}/callbacks", json={"outcome": "resolved"})
-        assert closed.status_code == 409 and "closed" in closed.json()["detail"]
+        assert closed.status_code == 409 and "closed" in reason(closed)
 
         # The list (from the database) agrees with the live view.
         listed = (await http.get("/v1/tickets", params={"station": station, "status": "closed"})).json()
@@ -192,18 +228,20 @@ async def test_restart_resumes_a_waiting_ticket_and_fires_timers_that_fell_due(p
     stack = postgres_stack
     station = "E2E-RESTART"
     stack.start()
-    async with httpx.AsyncClient(base_url=stack.api, timeout=30) as http:
+    async with httpx.AsyncClient(base_url=stack.api, timeout=30, headers=stack.auth) as http:
         tid = (await http.post("/v1/tickets", json=ticket_body(station))).json()["ticket_id"]
         waiting = await until(http, tid, lambda v: v["status"] == "awaiting_station")
         assert waiting["breaches"] == []
+    key = stack.key_file.read_text()
     assert stack.stop() == 0
 
-    due = _instant(waiting["deadlines"][0]["due_at"])
+    due = _instant(_deadline(waiting, "coordination")["due_at"])
     while datetime.now(due.tzinfo) < due:  # the deadline falls due while nothing runs
         await asyncio.sleep(0.2)
 
     stack.start()
-    async with httpx.AsyncClient(base_url=stack.api, timeout=30) as http:
+    assert stack.key_file.read_text() == key  # the development key is made once: the same after a restart
+    async with httpx.AsyncClient(base_url=stack.api, timeout=30, headers=stack.auth) as http:
         view = await until(http, tid, lambda v: v["breaches"])
         assert _instant(view["breaches"][0]["at"]) == due
         await http.post(f"/v1/tickets/{tid}/station-replies", json={"station": station, "finding": "on the van"})
@@ -222,8 +260,10 @@ async def test_loss_over_http_from_open_to_claim_paid(sqlite_stack):
     stack.start()
     station = "E2E-LOSS"
     today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
-    async with httpx.AsyncClient(base_url=stack.api, timeout=30) as http:
-        body = ticket_body(station, kind="loss", description="parcel never arrived",
+    async with httpx.AsyncClient(base_url=stack.api, timeout=30, headers=stack.auth) as http:
+        body = ticket_body(station, kind="loss", description="parcel never arrived", origin_station="E2E-ORIGIN",
+                           sender={"name": "李四", "phone": "13987654321",
+                                   "address": {"province": "浙江省", "city": "杭州市", "detail": "文三路 90 号"}},
                            shipment={"ship_date": (today - timedelta(days=3)).isoformat(),
                                      "origin_province": "zhejiang", "destination_province": "sichuan"},
                            claim_details={"contents": "two books", "declared_value": "120.00"})
@@ -241,7 +281,11 @@ async def test_loss_over_http_from_open_to_claim_paid(sqlite_stack):
         assert asked["data"]["missing"] == "packaging, freight, insured"
         purposes = [d["purpose"] for d in
                     (await http.get(f"/v1/stations/{station}/dispatches")).json()["items"]]
-        assert purposes == ["verify", "network_manager", "declare_loss"]  # silent station: R-LOSS-1
+        assert purposes == ["verify"]  # the network manager is told by directory (R-LOSS-1)
+        declared = (await http.get("/v1/stations/E2E-ORIGIN/dispatches")).json()["items"]
+        assert [d["purpose"] for d in declared] == ["declare_loss"]  # by the origin station (R-LOSS-2)
+        pending = (await http.get(f"/v1/stations/{station}/dispatches", params={"pending": True})).json()
+        assert pending["items"] == []  # the search is over and the declaration needs no answer
 
         bad = await http.patch(f"/v1/tickets/{tid}", json={"phone": "138****0000"})
         assert bad.status_code == 422
@@ -251,8 +295,9 @@ async def test_loss_over_http_from_open_to_claim_paid(sqlite_stack):
         await until(http, tid, lambda v: v["status"] == "awaiting_claim")
         claim = (await http.get(f"/v1/claims/{tid}")).json()
         assert claim["details"]["contents"] == "two books" and claim["decided_at"] is None
+        assert claim["claimant"]["role"] == "sender" and claim["queue"] == "team"  # R-LOSS-5
         late = await http.patch(f"/v1/tickets/{tid}", json={"claim_details": {"freight": "1.00"}})
-        assert late.status_code == 409 and "already filed" in late.json()["detail"]
+        assert late.status_code == 409 and "already filed" in reason(late)
 
         wrong = await http.post(f"/v1/tickets/{tid}/claim-decisions", json={"outcome": "paid"})
         assert wrong.status_code == 422  # a paid claim needs its amount
@@ -274,7 +319,7 @@ async def test_a_station_that_never_answers_walks_the_whole_ladder_over_http(lad
     stack = ladder_stack
     stack.start()
     station = "E2E-LADDER"
-    async with httpx.AsyncClient(base_url=stack.api, timeout=30) as http:
+    async with httpx.AsyncClient(base_url=stack.api, timeout=30, headers=stack.auth) as http:
         for role, scope, phone in [("provincial_cs_director", "shanghai", "13900000001"),
                                    ("provincial_vp", "shanghai", "13900000002"), ("hq_cs", "hq", "13900000003")]:
             put = await http.put(f"/v1/directory/{role}/{scope}", json={"name": "值班", "phone": phone})

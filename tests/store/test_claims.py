@@ -9,7 +9,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
 from domain.claims import ClaimDecision, ClaimDetails, ClaimFiling, ClaimOutcome
-from domain.ticket import Customer, CustomerRole, Kind
+from domain.customer import Customer, CustomerRole
+from domain.kinds import Kind
 from store.claims import ClaimStore
 from store.db import sync_url
 from store.models import Base

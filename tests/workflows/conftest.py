@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from datetime import timedelta
 import uuid
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
@@ -22,17 +23,21 @@ from activities.adapters.claims import OutboxClaimsGateway
 from activities.adapters.sms import LocalSmsGateway
 from activities.adapters.station import OutboxStationGateway
 from activities.calendar import HolidaySource
+from domain.ids import workflow_id
+from domain.liability import ruling_id
 from domain.policy import Messaging, Policy, parse_policy
-from store.db import create_engine_for
-from store.migrate import upgrade
 from store.claims import ClaimStore
+from store.db import create_engine_for
 from store.directory import DirectoryStore
 from store.messages import MessageStore
+from store.migrate import upgrade
+from store.models import KpiTicketRow
 from store.repository import TicketStore
-from domain.ticket import workflow_id
 from tests.conftest import ROOT, make_opening
-from workflows.ticket import TicketWorkflow
+from tests.workflows import corpus
 from worker import Shell, build_worker, register_search_attributes
+from workflows import versions
+from workflows.ticket import TicketWorkflow
 
 TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
 
@@ -80,15 +85,26 @@ async def ticket_store(tmp_path):
 
 
 @asynccontextmanager
-async def running_worker(env: WorkflowEnvironment, store: TicketStore, holidays: HolidaySource, sms=None):
+async def running_worker(env: WorkflowEnvironment, store: TicketStore, holidays: HolidaySource, sms=None,
+                         stations=None):
     queue = f"tickets-{uuid.uuid4().hex[:8]}"
     claim_store = ClaimStore(store.engine)
-    shell = Shell(store=store, stations=OutboxStationGateway(store), holidays=holidays,
+    shell = Shell(store=store, stations=stations or OutboxStationGateway(store), holidays=holidays,
                   claims=OutboxClaimsGateway(claim_store), claim_store=claim_store,
                   messages=MessageStore(store.engine), directory=DirectoryStore(store.engine),
                   sms=sms or LocalSmsGateway())
     async with build_worker(env.client, queue, shell):
         yield queue
+        await end_rulings(env, store)
+
+
+async def end_rulings(env: WorkflowEnvironment, store: TicketStore) -> None:
+    """v6: a closed ticket's liability ruling runs on with a 5-working-day timer. Left behind, it would fire
+    after its worker is gone and hold back the shared server's time skipping, so it ends with its test."""
+    async with store.engine.connect() as conn:
+        closed = (await conn.execute(select(KpiTicketRow.ticket_id).where(KpiTicketRow.closed_at.is_not(None)))).all()
+    for (ticket_id,) in closed:
+        await settle_and_terminate(env.client.get_workflow_handle(ruling_id(ticket_id)), "test over")
 
 
 @pytest.fixture
@@ -115,6 +131,9 @@ async def open_ticket(policy):
     yield open_
     for handle in handles:
         await settle_and_terminate(handle, "test over")
+        # v6: a closed ticket's liability ruling runs on; it goes too, so it holds back no one's time skipping.
+        ruling = handle._client.get_workflow_handle(handle.id.replace("ticket-", "ruling-", 1))
+        await settle_and_terminate(ruling, "test over")
 
 
 async def settle_and_terminate(handle: WorkflowHandle, reason: str) -> None:
@@ -141,7 +160,6 @@ async def settle_and_terminate(handle: WorkflowHandle, reason: str) -> None:
         pass  # closed meanwhile
 
 
-HISTORIES = ROOT / "tests" / "histories"
 
 
 async def until(env: WorkflowEnvironment, handle: WorkflowHandle, predicate, step=timedelta(seconds=1), limit=300):
@@ -156,9 +174,34 @@ async def until(env: WorkflowEnvironment, handle: WorkflowHandle, predicate, ste
 
 
 async def keep_history(handle: WorkflowHandle, name: str) -> None:
-    """With PARCELCARE_SAVE_HISTORIES=1, keep this closed ticket's history for the replay tests."""
+    """With PARCELCARE_SAVE_HISTORIES=1, keep this ticket's history for the replay tests."""
     if os.environ.get("PARCELCARE_SAVE_HISTORIES") == "1":
-        (HISTORIES / f"{name}.json").write_text((await handle.fetch_history()).to_json())
+        save_history(name, (await handle.fetch_history()).to_json())
+
+
+def save_history(name: str, history_json: str) -> None:
+    """Into the current version's folder (with PARCELCARE_SAVE_HISTORIES=1). Saved histories are
+    append-only: one already there is never rewritten."""
+    if os.environ.get("PARCELCARE_SAVE_HISTORIES") != "1":
+        return
+    folder = corpus.HISTORIES / versions.CURRENT
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.json"
+    if not path.exists():
+        path.write_text(history_json)
+
+
+async def save_ruling_history(handle: WorkflowHandle, name: str, corpus_name: str = "ruling") -> None:
+    """A ruling's (or another workflow's) history, into tests/histories/<corpus>-<version>/ (with
+    PARCELCARE_SAVE_HISTORIES=1)."""
+    if os.environ.get("PARCELCARE_SAVE_HISTORIES") != "1":
+        return
+    current = {"ruling": versions.RULING_CURRENT, "resend": versions.RESEND_CURRENT}[corpus_name]
+    folder = corpus.HISTORIES / f"{corpus_name}-{current}"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.json"
+    if not path.exists():
+        path.write_text((await handle.fetch_history()).to_json())
 
 
 def breaches(view, *kinds) -> list[tuple]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,16 +12,21 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from domain.claims import ClaimDetails
-from domain.shipment import ShipmentFacts, Signing
-from domain.ticket import Action, Amendment, Kind, OfferAnswer, StationReply, Status
 from activities.calendar import HolidaySource
-from tests.workflows.conftest import running_worker, until
-from workflows.base import SEARCH_ATTRIBUTES
+from domain.claims import ClaimDetails
+from domain.kinds import Kind
+from domain.messages import Amendment, Assignment, InternalNote, OfferAnswer, StationReply
+from domain.shipment import ShipmentFacts, Signing
+from domain.statuses import Status
+from domain.steps import Action
+from tests.workflows.conftest import keep_history, running_worker, until
 from workflows.ticket import TicketWorkflow
+from workflows.visibility import SEARCH_ATTRIBUTES
 
 DEV_SERVER = Path(sys.executable).parent / "temporal"
-DAMAGE = dict(kind=Kind.DAMAGE, shipment=ShipmentFacts(signed=True, signing=Signing.OTHER_WITHOUT_CONSENT))
+# Shipped three days ago, reported today: a claim's 15 days (R-CLK-6) count from the ship date.
+DAMAGE = dict(kind=Kind.DAMAGE, shipment=ShipmentFacts(signed=True, signing=Signing.OTHER_WITHOUT_CONSENT,
+                                                       ship_date=date.today() - timedelta(days=3)))
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +64,7 @@ async def test_claim_details_asked_for_arrive_by_update_and_the_flow_goes_on(dev
     view = await until(dev_env, handle, lambda v: v.status == Status.AWAITING_STATION)  # verify with the courier
     amended = [s for s in view.steps if s.action == Action.AMENDED]
     assert [s.data["fields"] for s in amended] == ["claim_details", "claim_details"]
+    await keep_history(handle, "damage_claim_details_by_update")
 
 
 async def test_contact_phone_and_description_change_and_the_step_keeps_no_phone(
@@ -66,11 +73,13 @@ async def test_contact_phone_and_description_change_and_the_step_keeps_no_phone(
     handle = await open_ticket(dev_env, dev_worker, weekly_policy)
     await until(dev_env, handle, lambda v: v.status == Status.AWAITING_STATION)
     state = await handle.execute_update(TicketWorkflow.amend, Amendment(phone="+8613900001111",
-                                                                        description="now also the invoice"))
+                                                                        description="now also the invoice",
+                                                                        actor="key:crm-best"))
     assert state.customer.phone == "+8613900001111" and state.description == "now also the invoice"
     step = state.steps[-1]
-    assert step.action == Action.AMENDED and step.data == {"fields": "description, phone"}
+    assert step.action == Action.AMENDED and step.data == {"fields": "description, phone", "actor": "key:crm-best"}
     assert "13900001111" not in step.note
+    await keep_history(handle, "inquiry_phone_and_description_amended")
 
 
 async def test_an_update_the_flow_can_no_longer_take_is_refused_and_changes_nothing(
@@ -94,3 +103,27 @@ async def test_an_update_the_flow_can_no_longer_take_is_refused_and_changes_noth
     assert "nothing to change" in str(empty.value.cause)
     after = await handle.query(TicketWorkflow.view)
     assert after == before  # a refused update wrote nothing
+    await keep_history(handle, "damage_amendment_refused_after_filing")
+
+
+async def test_the_desks_updates_record_owner_and_notes_and_the_flow_goes_on(dev_env, dev_worker, weekly_policy,
+                                                                             open_ticket):
+    """Issue 14: take, hand over and a note are steps of their own; the ticket's flow goes on as before, and a
+    refused one (taking a ticket one already has) writes nothing."""
+    handle = await open_ticket(dev_env, dev_worker, weekly_policy)
+    await until(dev_env, handle, lambda v: v.status == Status.AWAITING_STATION)
+    state = await handle.execute_update(TicketWorkflow.take, Assignment(owner="user:a1", actor="user:a1"))
+    assert state.owner == "user:a1" and state.steps[-1].action == Action.TAKEN
+    with pytest.raises(WorkflowUpdateFailedError):
+        await handle.execute_update(TicketWorkflow.take, Assignment(owner="user:a1", actor="user:a1"))
+    state = await handle.execute_update(TicketWorkflow.add_note, InternalNote(text="call after 18:00",
+                                                                              actor="user:a1"))
+    assert [(n.actor, n.text) for n in state.notes] == [("user:a1", "call after 18:00")]
+    state = await handle.execute_update(TicketWorkflow.hand_over, Assignment(owner="user:a2", actor="user:lead"))
+    assert state.owner == "user:a2"
+    assert state.steps[-1].data == {"owner": "user:a2", "from": "user:a1", "actor": "user:lead"}
+    desk = [s.action for s in state.steps if s.action in (Action.TAKEN, Action.NOTE_ADDED, Action.HANDED_OVER)]
+    assert desk == [Action.TAKEN, Action.NOTE_ADDED, Action.HANDED_OVER]  # the refused take left no step
+    await handle.signal(TicketWorkflow.station_replied, StationReply(station=state.station, finding="here"))
+    view = await until(dev_env, handle, lambda v: v.status == Status.AWAITING_CALLBACK)
+    assert view.owner == "user:a2" and view.notes[0].text == "call after 18:00"

@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 import logging
-import os
 from datetime import datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-
 from activities.calendar import HolidaySource, published_cn_rules
-from domain.ticket import (
-    Action,
-    CallbackOutcome,
-    CallbackReport,
-    CustomerContact,
-    DeadlineKind,
-    StationReply,
-    Status,
-)
-from tests.workflows.conftest import breaches, running_worker, until
+from domain.deadlines import DeadlineKind
+from domain.messages import CallbackOutcome, CallbackReport, CustomerContact, StationReply
+from domain.statuses import Status
+from domain.steps import Action
+from tests.workflows.conftest import breaches, keep_history, running_worker, until
 from workflows.ticket import TicketWorkflow
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 
 
 
@@ -46,7 +37,7 @@ async def test_r_clk_1_paused_reply_promise_fires_later_by_exactly_the_paused_ti
     await until(env, handle, lambda v: v.status == Status.AWAITING_STATION)
     await handle.signal(TicketWorkflow.station_replied, StationReply(station="SH-PD-01", finding="on the van"))
     view = await until(env, handle, lambda v: v.status == Status.AWAITING_CALLBACK)
-    original_due = view.deadlines[-1].due_at
+    original_due = view.pending(DeadlineKind.REPLY).due_at  # R-CLK-1: 2 h from the call
 
     await env.sleep(timedelta(minutes=30))
     await handle.signal(TicketWorkflow.callback_done, CallbackReport(outcome=CallbackOutcome.UNREACHABLE))
@@ -58,7 +49,7 @@ async def test_r_clk_1_paused_reply_promise_fires_later_by_exactly_the_paused_ti
 
     await handle.signal(TicketWorkflow.customer_contacted, CustomerContact(note="customer called in"))
     view = await until(env, handle, _last(Action.CLOCK_RESUMED))
-    promise = view.deadlines[-1]
+    promise = view.pending(DeadlineKind.REPLY)
     pause = promise.pauses[0]
     assert promise.due_at == original_due + (pause.resumed_at - pause.at)
     assert view.status == Status.AWAITING_CALLBACK
@@ -70,6 +61,7 @@ async def test_r_clk_1_paused_reply_promise_fires_later_by_exactly_the_paused_ti
     final = await handle.result()
     assert [s.action.value for s in final.steps][-6:] == [
         "callback_unreachable", "clock_paused", "callback_attempt_due", "clock_resumed", "deadline_breached", "closed"]
+    await keep_history(handle, "inquiry_reply_promise_paused_and_resumed")
 
 
 def _next_national_day_eve(now: datetime) -> datetime:
@@ -80,7 +72,7 @@ def _next_national_day_eve(now: datetime) -> datetime:
 
 
 async def test_r_clk_4_coordination_deadline_opened_on_national_day_eve_fires_on_the_right_working_instant(
-    fresh_env, ticket_store, policy, tmp_path, open_ticket
+    fresh_env, ticket_store, cn_policy, tmp_path, open_ticket
 ):
     """20 working hours from 30 Sep 10:00 on R-CAL-1 with the holiday: 8 h that day, none 1-7 Oct,
     10 h on 8 Oct, 2 h on 9 Oct. The year's notice comes from the override file, as it would before
@@ -93,9 +85,9 @@ async def test_r_clk_4_coordination_deadline_opened_on_national_day_eve_fires_on
     holidays = HolidaySource(override)
     async with running_worker(env, ticket_store, holidays) as queue:
         await _travel_to(env, eve)
-        handle = await open_ticket(env, queue)
+        handle = await open_ticket(env, queue, cn_policy)
         view = await until(env, handle, lambda v: v.status == Status.AWAITING_STATION)
-        deadline = view.deadlines[0]
+        deadline = view.pending(DeadlineKind.COORDINATION)
         late_by = deadline.started_at - eve  # the workflow started a moment after 10:00
         assert timedelta(0) <= late_by < timedelta(minutes=1)
         assert deadline.due_at == datetime(y, 10, 9, 10, tzinfo=SHANGHAI) + late_by
@@ -103,7 +95,7 @@ async def test_r_clk_4_coordination_deadline_opened_on_national_day_eve_fires_on
         # The company closes 8 October too: deadlines already set do not move.
         override.write_text(override.read_text().replace(f"working = [{y}-10-08, ", "working = [").replace(
             f'closed = ["{y}-10-01..{y}-10-07"]', f'closed = ["{y}-10-01..{y}-10-08"]'))
-        assert policy.deadline(deadline.started_at, policy.clocks.coordination_deadline, holidays.rules()) \
+        assert cn_policy.deadline(deadline.started_at, cn_policy.clocks.coordination_deadline, holidays.rules()) \
             == datetime(y, 10, 10, 10, tzinfo=SHANGHAI) + late_by  # what a new ticket would get now
 
         await _travel_to(env, datetime(y, 10, 9, 9, 59, tzinfo=SHANGHAI))
@@ -116,13 +108,12 @@ async def test_r_clk_4_coordination_deadline_opened_on_national_day_eve_fires_on
         await until(env, handle, lambda v: v.status == Status.AWAITING_CALLBACK)
         await handle.signal(TicketWorkflow.callback_done, CallbackReport(outcome=CallbackOutcome.RESOLVED))
         final = await handle.result()
-        assert final.deadlines[0].due_at == deadline.due_at
-        if os.environ.get("PARCELCARE_SAVE_HISTORIES") == "1":
-            (HISTORIES / "inquiry_national_day_eve.json").write_text((await handle.fetch_history()).to_json())
+        assert final.pending(DeadlineKind.COORDINATION).due_at == deadline.due_at
+        await keep_history(handle, "inquiry_national_day_eve")
 
 
 async def test_r_cal_1_a_year_nobody_knows_falls_back_to_the_weekly_pattern_visibly(
-    fresh_env, ticket_store, policy, caplog, open_ticket
+    fresh_env, ticket_store, cn_policy, caplog, open_ticket
 ):
     env = fresh_env
     unknown = max(published_cn_rules().known_years) + 1
@@ -132,12 +123,13 @@ async def test_r_cal_1_a_year_nobody_knows_falls_back_to_the_weekly_pattern_visi
         await env.sleep(start - now)
     caplog.set_level(logging.WARNING)
     async with running_worker(env, ticket_store, HolidaySource(None)) as queue:
-        handle = await open_ticket(env, queue)
+        handle = await open_ticket(env, queue, cn_policy)
         view = await until(env, handle, lambda v: v.status == Status.AWAITING_STATION)
+        await keep_history(handle, "inquiry_calendar_fallback")
     fallback = [s for s in view.steps if s.action == Action.CALENDAR_FALLBACK]
     assert fallback and all(str(unknown) in s.data["years"] for s in fallback)  # coordination, dispatch answer
     assert "weekly pattern" in fallback[0].note
     # Counted on the weekly pattern, the ticket still has its deadline: 20 working hours later.
-    deadline = view.deadlines[0]
-    assert policy.calendar("default").working_time_between(deadline.started_at, deadline.due_at) == timedelta(hours=20)
+    deadline = view.pending(DeadlineKind.COORDINATION)
+    assert cn_policy.calendar("default").working_time_between(deadline.started_at, deadline.due_at) == timedelta(hours=20)
     assert any("no holiday data" in r.getMessage() for r in caplog.records)
