@@ -76,6 +76,41 @@ def _port_open(host: str, port: int) -> bool:
         return s.connect_ex((host, port)) == 0
 
 
+def free_ports(count: int) -> list[int]:
+    """`count` consecutive ports free now, for a stack of its own (tests, `make bench-stack`).
+
+    Taken below the kernel's ephemeral range: API process i listens on api_port + i, and a port
+    picked by bind(0) has its neighbours in that range, where any outbound connection (the
+    worker's to Temporal, a database pool's) may take one before the API binds it."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    for _ in range(200):
+        first = secrets.randbelow(low - 10000 - count) + 10000
+        if all(_bindable(port) for port in range(first, first + count)):
+            return list(range(first, first + count))
+    raise RuntimeError(f"no {count} consecutive free ports below {low}")
+
+
+def stack_ports(processes: int = 4) -> dict[str, str]:
+    """Ports for one stack, room for `processes` API processes and workers (api_port + i, metrics + i)."""
+    ports = free_ports(3 + 2 * processes)
+    api, metrics, codec, ui, temporal = ports[0], ports[processes], ports[-3], ports[-2], ports[-1]
+    return {"PARCELCARE_TEMPORAL_ADDRESS": f"127.0.0.1:{temporal}", "PARCELCARE_TEMPORAL_UI_PORT": str(ui),
+            "PARCELCARE_API_PORT": str(api), "PARCELCARE_CODEC_PORT": str(codec),
+            "PARCELCARE_WORKER_METRICS_PORT": str(metrics)}
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def _http_ok(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=1) as r:

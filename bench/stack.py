@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,7 @@ from temporalio.client import Client  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
 from bench.bare import BareTicket, noop  # noqa: E402
+from devstack import stack_ports  # noqa: E402
 from domain.ids import workflow_id  # noqa: E402
 
 POLL = 0.5  # how often a client re-reads a ticket
@@ -154,20 +154,12 @@ def children_named(parent: int, marker: bytes) -> list[int]:
     return found
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Stack:
     """`make run`'s supervisor on free ports, its data in a temporary directory."""
 
     def __init__(self, data: Path, workers: int, apis: int, database_url: str | None) -> None:
         self.env = {**os.environ, "PARCELCARE_DATA_DIR": str(data),
-                    "PARCELCARE_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
-                    "PARCELCARE_TEMPORAL_UI_PORT": str(free_port()), "PARCELCARE_API_PORT": str(free_port()),
-                    "PARCELCARE_CODEC_PORT": str(free_port()), "PARCELCARE_WORKER_METRICS_PORT": str(free_port()),
+                    **stack_ports(max(workers, apis)),
                     "PARCELCARE_WORKER_PROCESSES": str(workers), "PARCELCARE_API_PROCESSES": str(apis),
                     "PARCELCARE_LOG_LEVEL": "WARNING"}
         self.env.pop("PARCELCARE_DATABASE_URL", None)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from devstack import stack_ports
 from security.codec import data_converter
 from settings import Settings
 from tests.conftest import ROOT, _postgres_database
@@ -43,12 +43,6 @@ loss_confirmation = "5 seconds"
 name = "Best Express"
 waybill = '^\\d{12}$'
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -180,11 +174,7 @@ def make_stack(tmp: Path, database_url: str | None, policy_text: str = SECONDS_P
         **{k: v for k, v in os.environ.items() if k != "PARCELCARE_DATABASE_URL"},
         "PARCELCARE_DATA_DIR": str(tmp / "data"),
         **({"PARCELCARE_DATABASE_URL": database_url} if database_url else {}),
-        "PARCELCARE_TEMPORAL_ADDRESS": f"127.0.0.1:{_free_port()}",
-        "PARCELCARE_TEMPORAL_UI_PORT": str(_free_port()),
-        "PARCELCARE_API_PORT": str(_free_port()),
-        "PARCELCARE_CODEC_PORT": str(_free_port()),
-        "PARCELCARE_WORKER_METRICS_PORT": str(_free_port()),
+        **stack_ports(),
         "PARCELCARE_POLICY": str(policy),
         "PARCELCARE_TASK_QUEUE": "e2e-tickets",
         **env_extra,
