@@ -276,15 +276,21 @@ async def measure(stack: Stack, args: argparse.Namespace) -> None:
             except httpx.HTTPError:
                 failed += 1
 
-        await rate(args.waiting, 50, wait_one)
+        # In steps, so the figures show whether the growth is per ticket (it keeps growing) or a high-water
+        # mark of the burst (later steps cost little).
+        steps, opened = 4, 0
+        for step in range(1, steps + 1):
+            batch = args.waiting * step // steps - opened
+            await rate(batch, 50, lambda i, base=opened: wait_one(base + i))
+            opened += batch
+            await asyncio.sleep(10)  # let the worker settle every ticket into its wait
+            now = sum(rss_mib(p) for p in workers)
+            print(f"worker RSS with {waiting + opened} waiting: {now:.0f} MiB "
+                  f"({(now - before) * 1024 / opened:.1f} KiB per further ticket so far)")
         if failed:
             print(f"  ({failed} of these opens failed)")
-        await asyncio.sleep(10)  # let the worker settle every ticket into its wait
-        after = sum(rss_mib(p) for p in workers)
-        print(f"worker RSS with {waiting + args.waiting} waiting: {after:.0f} MiB "
-              f"({(after - before) * 1024 / args.waiting:.1f} KiB per further ticket; the workflow cache holds at "
-              f"most settings.worker_max_cached_workflows tickets, the rest wait on the server)")
-
+        print("  (the workflow cache holds at most settings.worker_max_cached_workflows tickets, the rest wait on "
+              "the server)")
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])

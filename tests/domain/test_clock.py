@@ -96,10 +96,29 @@ def test_r_cal_2_result_is_never_before_start_and_lies_in_working_hours(start, a
         assert _inside_or_at_closing(cal, end)
 
 
-@given(instants, amounts, amounts)
+@given(instants, amounts, amounts.filter(bool))
 def test_adding_a_then_b_equals_adding_a_plus_b(start, a, b):
+    """R-CAL-2: for any b > 0. Zero is the one exception, by the boundary rules of domain/clock.py: a sum that
+    ends exactly at closing stays there, and adding zero to a closing instant gives the next opening."""
     for cal in (DEFAULT, LUNCH):
         assert cal.add(cal.add(start, a), b) == cal.add(start, a + b)
+
+
+@given(instants, amounts)
+def test_r_cal_2_adding_zero_is_the_next_opening(start, a):
+    for cal in (DEFAULT, LUNCH):
+        end = cal.add(start, a)
+        assert cal.add(end, timedelta(0)) == cal.next_opening(end)
+        assert cal.add(start, timedelta(0)) == cal.next_opening(start)
+
+
+def test_r_cal_2_a_sum_that_ends_at_closing_stays_there_and_zero_more_is_the_next_opening():
+    """The counterexample hypothesis found: Monday 00:00 + 2 days 2 h of working time ends Friday 18:00."""
+    start = datetime(2024, 1, 1, tzinfo=SHANGHAI)
+    end = DEFAULT.add(start, timedelta(days=2, hours=2))
+    assert end == datetime(2024, 1, 5, 18, 0, tzinfo=SHANGHAI)
+    assert DEFAULT.add(end, timedelta(0)) == datetime(2024, 1, 6, 8, 0, tzinfo=SHANGHAI)
+    assert DEFAULT.add(end, timedelta(minutes=1)) == DEFAULT.add(start, timedelta(days=2, hours=2, minutes=1))
 
 
 @given(instants, amounts)
