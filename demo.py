@@ -114,10 +114,10 @@ class Demo:
         return [self.http.get(f"/v1/tickets/{t['ticket_id']}").json() for t in opened]
 
 
-# The demo's own stack: its data and ports beside `make run`'s, so both can run at once.
-DEMO_ENV = {"PARCELCARE_POLICY": "policy/demo.toml", "PARCELCARE_TEMPORAL_ADDRESS": "127.0.0.1:7240",
-            "PARCELCARE_TEMPORAL_UI_PORT": "8240", "PARCELCARE_API_PORT": "8010", "PARCELCARE_CODEC_PORT": "8241",
-            "PARCELCARE_WORKER_METRICS_PORT": "9470"}
+# The demo's own stack: its data and ports beside `make run`'s, so both can run at once. A port set in the
+# environment wins (PARCELCARE_DEMO_PORTS=env), for a machine where these are taken.
+DEMO_PORTS = {"PARCELCARE_TEMPORAL_ADDRESS": "127.0.0.1:7240", "PARCELCARE_TEMPORAL_UI_PORT": "8240",
+              "PARCELCARE_API_PORT": "8010", "PARCELCARE_CODEC_PORT": "8241", "PARCELCARE_WORKER_METRICS_PORT": "9470"}
 
 
 def own_stack() -> int:
@@ -131,7 +131,9 @@ def own_stack() -> int:
 
     root = Path(__file__).resolve().parent
     data = Path(os.environ.get("PARCELCARE_DATA_DIR", root / ".data")) / "demo"
-    env = {**os.environ, **DEMO_ENV, "PARCELCARE_DATA_DIR": str(data)}
+    ports = DEMO_PORTS if os.environ.get("PARCELCARE_DEMO_PORTS") != "env" else \
+        {k: os.environ.get(k, v) for k, v in DEMO_PORTS.items()}
+    env = {**os.environ, **ports, "PARCELCARE_POLICY": "policy/demo.toml", "PARCELCARE_DATA_DIR": str(data)}
     env.pop("PARCELCARE_DATABASE_URL", None)
     print(f"Starting the demo stack (policy/demo.toml, data in {data}) ...", flush=True)
     stack = subprocess.Popen([sys.executable, "devstack.py"], cwd=root, env=env, text=True,
@@ -145,7 +147,7 @@ def own_stack() -> int:
     else:
         print("\n".join(banner))
         return 1
-    base = f"http://127.0.0.1:{DEMO_ENV['PARCELCARE_API_PORT']}"
+    base = f"http://127.0.0.1:{ports['PARCELCARE_API_PORT']}"
     key = (data / "dev-admin.key").read_text().strip()
     try:
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=30) as http:

@@ -159,24 +159,32 @@ async def test_the_readmes_examples_work_with_the_printed_development_key(sqlite
     (workdir / ".data").symlink_to(data)  # the README reads .data/dev-admin.key from the checkout
     host = stack.api.removeprefix("http://")
     script = ["set -u"]
+    calls = [n for n, c in enumerate(commands) if c.startswith(("curl ", "ID=$(curl "))]
     for n, command in enumerate(commands):
         command = command.replace("localhost:8000", host)
         if command.startswith("curl "):
             script.append(f"echo \"{n} $({command[:4]} -o /dev/null -w '%{{http_code}}'{command[4:]})\"")
         else:
             script.append(command)
-        if command.startswith("curl -s -X POST") and "/v1/tickets -H" in command:
+        if command.startswith("ID=$(curl "):
+            # An open that keeps its id from its own answer: the ticket it names is there to read.
+            script.append(f"echo \"{n} $(curl -s -o /dev/null -w '%{{http_code}}' -H \"$AUTH\" "
+                          f"{host}/v1/tickets/$ID)\" \"$ID\"")
             script.append("sleep 3")  # the record and the station's outbox follow the workflow
         if "station-replies" in command:
             script.append("sleep 2")
     run = subprocess.run(["bash", "-c", "\n".join(script)], cwd=workdir, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
-    statuses = {int(n): int(code) for n, code in (line.split() for line in run.stdout.splitlines())}
-    assert len(statuses) == len([c for c in commands if c.startswith("curl ")])
+    answers = {int(n): rest for n, *rest in (line.split() for line in run.stdout.splitlines())}
+    statuses = {n: int(rest[0]) for n, rest in answers.items()}
+    assert sorted(statuses) == calls
     for n, status in statuses.items():
         assert status not in (401, 403) and status < 500, f"{commands[n]} -> {status}"
-    opened = next(n for n, c in enumerate(commands) if "Idempotency-Key: crm-call-4711" in c)
-    assert statuses[opened] == 201
+    opens = [n for n in calls if commands[n].startswith("ID=$(curl ")]
+    assert len(opens) == 2  # the inquiry and the loss, each read back by the id its own answer gave
+    assert all(statuses[n] == 200 for n in opens), [commands[n] for n in opens]
+    assert len({answers[n][1] for n in opens}) == 2
+    assert any("Idempotency-Key: crm-call-4711" in commands[n] for n in opens)
     for n, command in enumerate(commands):
         if command.startswith("curl -s -H \"$AUTH\" '") or command.startswith("curl -s -H \"$AUTH\" localhost"):
             assert statuses[n] == 200, f"{command} -> {statuses[n]}"
