@@ -80,6 +80,9 @@ class Deadline(BaseModel):
     # counted neither as met nor as breached (R-KPI).
     superseded_at: datetime | None = None
     superseded_reason: str | None = None
+    # An answer that came after the deadline had ended (breached or superseded): recorded as such, not as met,
+    # so the deadline still ends in exactly one way.
+    answered_late_at: datetime | None = None
     pauses: list[Pause] = Field(default_factory=list)
 
     @property

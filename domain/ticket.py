@@ -205,11 +205,12 @@ class TicketState(TicketFacts):
     def owed_due_at(self) -> datetime | None:
         """Issue 14: the instant the desk sorts and filters on. The earliest due instant among the promises
         still owed on an open ticket: running ones, and breached ones (a breach does not pay a promise: the
-        wait goes on, R-REC-2). Met, superseded and paused ones are not owed now; a closed ticket owes none.
-        In the past: the ticket is overdue."""
+        wait goes on, R-REC-2) until answered late. Met, superseded and paused ones are not owed now; a closed
+        ticket owes none. In the past: the ticket is overdue."""
         if self.status == Status.CLOSED:
             return None
-        owed = [d.due_at for d in self.deadlines if d.met_at is None and d.superseded_at is None and not d.paused]
+        owed = [d.due_at for d in self.deadlines
+                if d.met_at is None and d.answered_late_at is None and d.superseded_at is None and not d.paused]
         return min(owed) if owed else None
 
     def supersede(self, kinds: frozenset[DeadlineKind] | set[DeadlineKind] | None, at: datetime,

@@ -156,7 +156,7 @@ class QualityStore:
     async def _ended_deadlines(self, which, start: datetime, end: datetime,
                                stations: frozenset[str] | None) -> list[Counted]:
         d = KpiDeadlineRow
-        query = (select(d.ticket_id, d.station, d.province, d.met_at)
+        query = (select(d.ticket_id, d.station, d.province, d.met_at, d.breached_at)
                  .where(which, d.due_at >= start, d.due_at < end, d.superseded_at.is_(None),
                         or_(d.met_at.is_not(None), d.breached_at.is_not(None)))
                  .order_by(d.ticket_id, d.position))
@@ -164,7 +164,9 @@ class QualityStore:
             query = query.where(d.station.in_(sorted(stations)))
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-        return [Counted(r.ticket_id, r.station, r.province, r.met_at is not None) for r in rows]
+        # A breach is a miss even where an earlier version also stamped the late answer as met.
+        return [Counted(r.ticket_id, r.station, r.province, r.met_at is not None and r.breached_at is None)
+                for r in rows]
 
     async def closed_dispatched(self, start: datetime, end: datetime,
                                 stations: frozenset[str] | None = None) -> list[Counted]:

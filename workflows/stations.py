@@ -196,14 +196,17 @@ class StationDesk:
         if why is None and ack.station != t.station:
             why = f"the acknowledgement came from station {ack.station}, but the ticket is with {t.station}"
         answer = t.pending(DeadlineKind.DISPATCH_ANSWER) if why is None else None
-        if answer is not None and answer.met_at is not None:
+        if answer is not None and (answer.met_at is not None or answer.answered_late_at is not None):
             why = "this dispatch was already answered"
         if why is not None or answer is None:
             await rt.step(Action.MESSAGE_IGNORED, why or "", message=Message.STATION_ACK.value,
                           content=ack.model_dump_json(), **actor_of(ack))
             return
-        answer.met_at = workflow.now()
         in_time = answer.breached_at is None
+        if answer.ended:  # breached (or made moot) before the station took it on: it stays so
+            answer.answered_late_at = workflow.now()
+        else:
+            answer.met_at = workflow.now()
         await rt.step(Action.STATION_ACKNOWLEDGED, ack.note, rule=answer.rule, round=str(t.dispatch_round),
                       in_time=str(in_time).lower(), **actor_of(ack))
 
@@ -243,3 +246,5 @@ class StationDesk:
         for deadline in t.deadlines:
             if deadline.kind in OWED_BY_STATION and not deadline.ended:
                 deadline.met_at = now
+            elif deadline.kind in OWED_BY_STATION and deadline.breached_at and not deadline.answered_late_at:
+                deadline.answered_late_at = now  # paid late: no longer owed, still breached

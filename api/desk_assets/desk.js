@@ -141,7 +141,7 @@ function span(ms) {
 function owed(ticket) {
   if (ticket.status === "closed") return null;
   const due = (ticket.deadlines || [])
-    .filter((d) => !d.met_at && !d.superseded_at && !(d.pauses?.length && !d.pauses.at(-1).resumed_at))
+    .filter((d) => !d.met_at && !d.answered_late_at && !d.superseded_at && !(d.pauses?.length && !d.pauses.at(-1).resumed_at))
     .map((d) => d.due_at).sort();
   return due.length ? due[0] : null;
 }
@@ -289,8 +289,9 @@ async function queue() {
 // --- one ticket --------------------------------------------------------------------------------------
 
 function deadlineState(d) {
-  if (d.met_at) return t("met");
+  // Breached first: a breach stays one, however late the answer came (records before the fix hold both).
   if (d.breached_at) return t("breached");
+  if (d.met_at) return t("met");
   if (d.superseded_at) return t("superseded");
   if (d.pauses?.length && !d.pauses.at(-1).resumed_at) return t("paused");
   return new Date(d.due_at) < Date.now() ? t("overdue") : t("running");

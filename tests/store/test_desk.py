@@ -83,14 +83,18 @@ async def test_overdue_breached_due_before_and_the_deadline_order(store, policy)
     closed = _ticket(policy, 9)
     _due(closed, T0 - 3 * H, breached=True)
     closed.close(T0, "resolved")
-    for t in (late, breached, soon, later, met, closed):
+    paid_late = _ticket(policy, 20)  # breached, then answered late (R-CLK-2): still breached, owes nothing
+    _due(paid_late, T0 - 4 * H, breached=True)
+    paid_late.deadlines[-1].answered_late_at = T0 - H
+    for t in (late, breached, soon, later, met, closed, paid_late):
         await _save(store, t)
     assert await _ids(store, overdue=True, sort="deadline") == [breached.ticket_id, late.ticket_id]
-    assert set(await _ids(store, breached=True)) == {breached.ticket_id, closed.ticket_id}
+    assert set(await _ids(store, breached=True)) == {breached.ticket_id, closed.ticket_id, paid_late.ticket_id}
     assert await _ids(store, due_before=T0 + 2 * H, sort="deadline") == [
         breached.ticket_id, late.ticket_id, soon.ticket_id]
-    assert await _ids(store, closed=False, sort="deadline") == [
-        breached.ticket_id, late.ticket_id, soon.ticket_id, later.ticket_id, met.ticket_id]
+    by_deadline = await _ids(store, closed=False, sort="deadline")
+    assert by_deadline[:4] == [breached.ticket_id, late.ticket_id, soon.ticket_id, later.ticket_id]
+    assert set(by_deadline[4:]) == {met.ticket_id, paid_late.ticket_id}  # owing nothing, last
     assert closed.ticket_id not in await _ids(store, overdue=True)
     assert await _ids(store, closed=True) == [closed.ticket_id]
 

@@ -59,6 +59,8 @@ def _deadline(policy, t: TicketState, kind: DeadlineKind, outcome: str, due: dat
         d.met_at = due - timedelta(hours=1)
     elif outcome == "breached":
         d.breached_at = due
+    elif outcome == "breached, late answer stamped met":  # how versions before the fix recorded a late ack
+        d.breached_at, d.met_at = due, due + timedelta(hours=1)
     elif outcome == "superseded":
         d.superseded_at = due - timedelta(hours=2)
     return d
@@ -68,7 +70,8 @@ async def _seed(store, policy) -> None:
     """Five tickets whose every figure can be counted by hand:
 
     t1 SH-PD-01: R-CLK-4 met, R-CLK-2 met; closed after 1 dispatch
-    t2 SH-PD-01: R-CLK-4 breached, R-CLK-2 breached; escalated; closed after 2 dispatches
+    t2 SH-PD-01: R-CLK-4 breached, R-CLK-2 breached (then acknowledged late: still a miss); escalated;
+       closed after 2 dispatches
     t3 SH-PD-01: R-CLK-4 superseded (counts neither way), R-CLK-3 met; open
     t4 HZ-XH-02 (浙江省): R-CLK-4 met, R-CLK-3 breached; closed after 1 dispatch
     t5 HZ-XH-02: R-CLK-4 still running (counts neither way); opened in October: not in November's escalation count
@@ -80,7 +83,7 @@ async def _seed(store, policy) -> None:
     t1.dispatch_round, t1.status, t1.closed_at = 1, Status.CLOSED, T0 + 2 * day
     t2 = _ticket(policy, 2)
     _deadline(policy, t2, DeadlineKind.COORDINATION, "breached", T0 + day)
-    _deadline(policy, t2, DeadlineKind.DISPATCH_ANSWER, "breached", T0 + day, "R-CLK-2")
+    _deadline(policy, t2, DeadlineKind.DISPATCH_ANSWER, "breached, late answer stamped met", T0 + day, "R-CLK-2")
     t2.dispatch_round, t2.escalation_tier, t2.status, t2.closed_at = 2, 1, Status.CLOSED, T0 + 3 * day
     t3 = _ticket(policy, 3)
     _deadline(policy, t3, DeadlineKind.COORDINATION, "superseded", T0 + day)
@@ -128,8 +131,8 @@ async def test_r_kpi_1_to_6_figures_with_numerators_denominators_and_ids(store, 
     assert (f.numerator, f.denominator) == (2, 3) and f.missed_ids == ["t000000000000002"]
     f = found["escalation"].overall  # R-KPI-3: opened in November: t1..t4; t2 escalated
     assert (f.numerator, f.denominator, f.rate) == (1, 4, Decimal("0.2500")) and f.numerator_ids == ["t000000000000002"]
-    f = found["direct_dispatch_2h"].overall  # R-KPI-4
-    assert (f.numerator, f.denominator) == (1, 2)
+    f = found["direct_dispatch_2h"].overall  # R-KPI-4: t2's late acknowledgement does not make it timely
+    assert (f.numerator, f.denominator) == (1, 2) and f.missed_ids == ["t000000000000002"]
     f = found["associated_dispatch_4h"].overall  # R-KPI-5
     assert (f.numerator, f.denominator) == (1, 2) and f.missed_ids == ["t000000000000004"]
     f = found["appeal_invalid"].overall  # R-KPI-6: upheld against the unit / rulings issued

@@ -30,6 +30,7 @@ from domain.messages import (
     OfferAnswer,
     ReviewResult,
     SenderDecision,
+    StationAck,
     StationReply,
 )
 from domain.shipment import Contents, ShipmentFacts, Signing
@@ -222,6 +223,30 @@ async def test_an_internal_wait_is_on_the_clock_breached_and_reminded_then_the_a
         await until(env, handle, lambda v: not v.pending_messages)
     texts = await MessageStore(ticket_store.engine).for_ticket(view.ticket_id)
     assert [m.role for m in texts if m.role == role] == [role]
+
+
+async def test_r_clk_2_an_acknowledgement_after_the_answer_deadline_leaves_it_breached(
+    fresh_env, ticket_store, directory, no_ladders, open_ticket
+):
+    """R-CLK-2: a station that takes the dispatch on after its answer deadline passed is recorded as late; the
+    deadline ends once, breached (not also met), and a second acknowledgement is ignored."""
+    env = fresh_env
+    async with running_worker(env, ticket_store, HolidaySource(None)) as queue:
+        handle = await open_ticket(env, queue, no_ladders, station_province="shanghai")
+        view = await until(env, handle, lambda v: v.status == Status.AWAITING_STATION)
+        owed = view.pending(DeadlineKind.DISPATCH_ANSWER)
+        await env.sleep(owed.due_at - await env.get_current_time() + timedelta(minutes=1))
+        await until(env, handle, lambda v: v.pending(DeadlineKind.DISPATCH_ANSWER).breached_at is not None)
+        await handle.signal(TicketWorkflow.station_acknowledged, StationAck(station=view.station, note="on it"))
+        view = await until(env, handle, lambda v: _steps(v, Action.STATION_ACKNOWLEDGED))
+        answer = view.pending(DeadlineKind.DISPATCH_ANSWER)
+        assert answer.breached_at == owed.due_at and answer.met_at is None
+        assert answer.answered_late_at is not None and answer.answered_late_at > owed.due_at
+        assert _steps(view, Action.STATION_ACKNOWLEDGED)[0].data["in_time"] == "false"
+        await handle.signal(TicketWorkflow.station_acknowledged, StationAck(station=view.station, note="again"))
+        view = await until(env, handle, lambda v: _steps(v, Action.MESSAGE_IGNORED))
+        assert "already answered" in _steps(view, Action.MESSAGE_IGNORED)[0].note
+        assert len(_steps(view, Action.STATION_ACKNOWLEDGED)) == 1
 
 
 async def test_r_urg_2_the_urgent_review_is_not_slower_than_an_ordinary_dispatch(no_ladders):
