@@ -94,6 +94,14 @@ class Deadline(BaseModel):
         """Met, breached or superseded: it ended in exactly one of the three."""
         return self.met_at is not None or self.breached_at is not None or self.superseded_at is not None
 
+    def answered(self, at: datetime) -> None:
+        """The owed answer came: the deadline is met if still open; after a breach it is paid late (owed no
+        more, still breached); a superseded one stays as it was."""
+        if not self.ended:
+            self.met_at = at
+        elif self.breached_at is not None and self.answered_late_at is None:
+            self.answered_late_at = at
+
     @property
     def running(self) -> bool:
         """Not ended, and not paused: its timer is live."""

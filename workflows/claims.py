@@ -71,8 +71,7 @@ class ClaimsDesk:
                                             "R-DMG-3 claim details")
             await rt.wait_for(details_complete, (DeadlineKind.CLAIM_DETAILS,), "the sender's claim details",
                               on_breach=self.messenger.remind)
-            if not owed.ended:
-                owed.met_at = workflow.now()
+            owed.answered(workflow.now())
         else:
             if rt.features.v2:
                 rt.publish()

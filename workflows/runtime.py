@@ -121,8 +121,8 @@ class TicketRuntime:
         owed = await self.ensure_deadline(*promise) if promise is not None else None
         await self.wait_for(self.arrived(message), watch + ((owed.kind,) if owed else ()), waiting_for,
                             on_breach=on_breach)
-        if owed is not None and not owed.ended:
-            owed.met_at = workflow.now()
+        if owed is not None:
+            owed.answered(workflow.now())
         return self.take(message, hold=False)
 
     # --- deadlines ------------------------------------------------------------

@@ -203,10 +203,7 @@ class StationDesk:
                           content=ack.model_dump_json(), **actor_of(ack))
             return
         in_time = answer.breached_at is None
-        if answer.ended:  # breached (or made moot) before the station took it on: it stays so
-            answer.answered_late_at = workflow.now()
-        else:
-            answer.met_at = workflow.now()
+        answer.answered(workflow.now())  # breached before the station took it on: it stays breached
         await rt.step(Action.STATION_ACKNOWLEDGED, ack.note, rule=answer.rule, round=str(t.dispatch_round),
                       in_time=str(in_time).lower(), **actor_of(ack))
 
@@ -244,7 +241,5 @@ class StationDesk:
         if t.station_fed_back_at is None:
             t.station_fed_back_at = now
         for deadline in t.deadlines:
-            if deadline.kind in OWED_BY_STATION and not deadline.ended:
-                deadline.met_at = now
-            elif deadline.kind in OWED_BY_STATION and deadline.breached_at and not deadline.answered_late_at:
-                deadline.answered_late_at = now  # paid late: no longer owed, still breached
+            if deadline.kind in OWED_BY_STATION:
+                deadline.answered(now)

@@ -220,6 +220,7 @@ async def test_an_internal_wait_is_on_the_clock_breached_and_reminded_then_the_a
         view = await until(env, handle, lambda v: v.status == after)
         late = view.pending(kind)
         assert late.breached_at == owed.due_at and late.met_at is None  # it ended once: breached
+        assert late.answered_late_at is not None and view.owed_due_at() != owed.due_at  # paid late, not owed
         await until(env, handle, lambda v: not v.pending_messages)
     texts = await MessageStore(ticket_store.engine).for_ticket(view.ticket_id)
     assert [m.role for m in texts if m.role == role] == [role]

@@ -73,9 +73,8 @@ class BackOfficeFlow(DeskFlow):
         report: CallbackReport = rt.take(Message.CALLBACK)
         decision = after_callback(t.kind, report.outcome, report.compensation_needed)
         if rt.features.v3 and t.has_deadline(DeadlineKind.CALLBACK):
-            called = t.pending(DeadlineKind.CALLBACK)  # the agent called: R-INQ-4 kept, whatever the outcome
-            if not called.ended:
-                called.met_at = workflow.now()
+            # the agent called: R-INQ-4 kept, whatever the outcome
+            t.pending(DeadlineKind.CALLBACK).answered(workflow.now())
         if decision == NextStep.RETRY_CALLBACK:  # not a reply: the promise pauses instead of being met
             await self.customer_unreachable(report)
             return
@@ -83,8 +82,8 @@ class BackOfficeFlow(DeskFlow):
         reply = t.pending(DeadlineKind.REPLY)
         if not rt.features.v3:
             reply.met_at = workflow.now()
-        elif not reply.ended:  # R-CLK-1: the customer heard back; a breach stays a breach
-            reply.met_at = workflow.now()
+        else:  # R-CLK-1: the customer heard back; a breach stays a breach
+            reply.answered(workflow.now())
         t.callback_attempts += 1
         agent = {"agent": report.agent} if report.agent else {}
         agent |= actor_of(report)
