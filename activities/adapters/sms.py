@@ -64,6 +64,34 @@ class SmsError(Exception):
         self.retry_after = retry_after  # seconds, for rate limits
 
 
+# Failures of the connection itself, before a byte of the request left: the provider cannot have the message.
+_NEVER_CONNECTED = {"ConnectionRefusedError", "gaierror", "NewConnectionError", "NameResolutionError",
+                    "ConnectTimeout", "ConnectTimeoutError", "ClientConnectorError", "ConnectionTimeoutError"}
+
+
+def never_connected(exc: BaseException | None) -> bool:
+    """Whether a transport failure happened before the request was sent (refused, no such host, the connect
+    timed out): then nothing went out, unlike a timeout or a reset after sending, whose outcome is unknown."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if {cls.__name__ for cls in type(exc).__mro__} & _NEVER_CONNECTED:
+            return True
+        reason = getattr(exc, "reason", None)  # urllib3's MaxRetryError carries the connect error here
+        if isinstance(reason, BaseException) and never_connected(reason):
+            return True
+        args = [a for a in getattr(exc, "args", ()) if isinstance(a, BaseException)]  # requests wraps it
+        if any(never_connected(a) for a in args):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def not_connected(provider: str, exc: BaseException) -> SmsError:
+    """A send that never reached the provider: retryable, with nothing to clear up afterwards."""
+    return SmsError("NotConnected", f"{provider} could not be reached, nothing was sent: {exc}"[:500], retryable=True)
+
+
 class SmsGateway(Protocol):
     # How long after a send call the status query can be trusted to list a message the provider accepted, and
     # whether its silence after that is a denial ("never got it"). Each driver documents both from its

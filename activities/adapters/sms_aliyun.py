@@ -16,9 +16,10 @@ catch up, overridable with PARCELCARE_SMS_STATUS_GRACE_SECONDS.
 
 Errors: a refusal that no retry can fix is SmsError(retryable=False); rate limits
 are retryable with retry_after; anything else the provider answered is retryable.
-No answer at all (timeout, connection refused or reset, an unreadable reply) is
-raised as TimeoutError / ConnectionError: the outcome is unknown, so the caller
-asks `status` before sending again.
+A connection that was never made (refused, no such host, the connect timed out) is
+a retryable SmsError: nothing went out. No answer after the request went (a
+timeout, a reset, an unreadable reply) is raised as TimeoutError / ConnectionError:
+the outcome is unknown, so the caller asks `status` before sending again.
 """
 
 from __future__ import annotations
@@ -32,7 +33,15 @@ from alibabacloud_tea_openapi.utils_models import Config
 from darabonba.exceptions import ResponseException, RetryError, UnretryableException
 from darabonba.runtime import RuntimeOptions
 
-from activities.adapters.sms import OutboundSms, Receipt, SendResult, SmsError, SmsState
+from activities.adapters.sms import (
+    OutboundSms,
+    Receipt,
+    SendResult,
+    SmsError,
+    SmsState,
+    never_connected,
+    not_connected,
+)
 
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")  # no daylight saving in China
 
@@ -128,6 +137,8 @@ def _no_answer(exc: UnretryableException) -> Exception:
     """The SDK's wrapper of a transport failure, as the builtin error it stands for."""
     inner = getattr(exc, "inner_exception", None)
     cause = inner.__context__ if isinstance(inner, RetryError) and inner.__context__ else inner
+    if never_connected(exc) or never_connected(cause):
+        return not_connected("Aliyun SMS", cause or exc)
     if isinstance(cause, TimeoutError):  # aiohttp's timeouts are asyncio.TimeoutError == TimeoutError
         return TimeoutError(f"Aliyun SMS did not answer in time: {cause!s}")
     return ConnectionError(f"no usable answer from Aliyun SMS: {cause!r}")

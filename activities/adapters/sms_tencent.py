@@ -18,9 +18,11 @@ PARCELCARE_SMS_STATUS_GRACE_SECONDS) a message whose fate is still unknown is ma
 left to ops (release or cancel), never resent blindly.
 
 Errors come as a top-level `Error` (TencentCloudSDKException) or per number in
-SendStatusSet[].Code; both are mapped the same way. No answer at all (timeout,
-connection refused, an HTTP error without an API answer) is raised as
-TimeoutError / ConnectionError: the outcome is unknown, so the caller asks `status`.
+SendStatusSet[].Code; both are mapped the same way. A connection that was never made
+(refused, no such host, the connect timed out) is a retryable SmsError: nothing went
+out, so a Tencent outage delays the message and leaves no doubt behind. No answer
+after the request went (a timeout, a reset, an HTTP error without an API answer) is
+raised as TimeoutError / ConnectionError: the outcome is unknown, so the caller asks `status`.
 The SDK is synchronous; its calls run in a thread.
 """
 
@@ -37,7 +39,15 @@ from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.sms.v20210111 import models as sms_models
 from tencentcloud.sms.v20210111.sms_client import SmsClient
 
-from activities.adapters.sms import OutboundSms, Receipt, SendResult, SmsError, SmsState
+from activities.adapters.sms import (
+    OutboundSms,
+    Receipt,
+    SendResult,
+    SmsError,
+    SmsState,
+    never_connected,
+    not_connected,
+)
 
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 
@@ -115,8 +125,11 @@ def tencent_error(code: str | None, message: str | None) -> SmsError:
 
 
 def _no_answer(exc: TencentCloudSDKException) -> Exception | None:
-    """The SDK's wrapper of a transport failure, as the builtin error it stands for; None for an API answer."""
+    """The SDK's wrapper of a transport failure, as the builtin error it stands for (or a retryable SmsError
+    when the connection was never made); None for an API answer."""
     code = exc.get_code()
+    if code == "ClientNetworkError" and never_connected(exc):
+        return not_connected("Tencent SMS", exc)
     if code == "ClientNetworkError":
         cause = exc.__context__
         names = {cls.__name__ for cls in type(cause).__mro__} if cause else set()
