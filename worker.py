@@ -125,7 +125,7 @@ def build_worker(client: Client, task_queue: str, shell: Shell, grace: timedelta
         activities=[acts.record_step, acts.dispatch_to_station, acts.file_claim, acts.record_claim_decision,
                     acts.hand_result_letter,
                     clock.compute_deadline, clock.extend_deadline, clock.local_date, messages.send_message,
-                    messages.send_released,
+                    messages.send_released, messages.withdraw_message,
                     quality.start_liability_ruling, quality.record_ruling, quality.store_report],
         workflow_runner=WORKFLOW_RUNNER,
         graceful_shutdown_timeout=grace,  # on SIGTERM, running activities get this long to finish

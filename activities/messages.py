@@ -65,6 +65,17 @@ class MessageOutcome(BaseModel):
     unknown: int = 0  # recipients whose fate stays unknown: marked so, not resent; ops release or cancel
 
 
+class Withdrawal(BaseModel):
+    key: str  # the request's key, as MessageRequest.key
+    reason: str  # why the flow no longer wants it, for ops reading the outbox
+
+
+class Withdrawn(BaseModel):
+    cancelled: int  # recipients' messages that had not reached the provider: never sent now
+    unknown: int  # cut off during the provider call: it may have gone out; ops release or cancel
+    sent: int  # went out before the flow withdrew them
+
+
 class Fate(StrEnum):
     SENT = "sent"  # the provider has it (sent, delivered or not)
     UNKNOWN = "unknown"  # neither confirmed nor denied: left to ops
@@ -111,6 +122,17 @@ class MessageActivities:
         if refused:
             raise ApplicationError("; ".join(refused), type="MessageRefused", non_retryable=True)
         return MessageOutcome(sent=fates.count(Fate.SENT), unknown=fates.count(Fate.UNKNOWN))
+
+    @activity.defn
+    async def withdraw_message(self, withdrawal: Withdrawal) -> Withdrawn:
+        """v8: the flow stopped wanting a message still on its way (R-ESC-4: the station answered while the
+        provider was down), once its send has ended. Whatever has not reached the provider is cancelled;
+        nothing is called at the provider."""
+        states = await self._store.withdraw(withdrawal.key, f"withdrawn by the workflow: {withdrawal.reason}",
+                                            datetime.now(UTC))
+        went = sum(states.get(s, 0) for s in (SmsState.SENT, SmsState.DELIVERED, SmsState.UNDELIVERED))
+        return Withdrawn(cancelled=states.get(SmsState.CANCELLED, 0), unknown=states.get(SmsState.UNKNOWN, 0),
+                         sent=went)
 
     @activity.defn
     async def send_released(self, key: str) -> MessageOutcome:

@@ -40,6 +40,8 @@ class Action(StrEnum):
     PENALTY_DECIDED = "penalty_decided"
     AMENDED = "amended"  # PATCH: fields changed by the API client
     ESCALATED = "escalated"  # a ladder tier's message went out (R-ESC, R-CLK-9)
+    # a ladder tier's message was still on its way (the provider down) when the ladder was stopped: not sent
+    ESCALATION_WITHDRAWN = "escalation_withdrawn"
     MESSAGE_SENT = "message_sent"  # a notice: urgent dispatch (R-URG-2) or a message to the customer
     MESSAGE_FAILED = "message_failed"  # nobody in the role, or the provider refused for good: for ops
     STATION_ACKNOWLEDGED = "station_acknowledged"  # R-CLK-2/3: the dispatch was taken on

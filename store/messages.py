@@ -139,6 +139,23 @@ class MessageStore:
             cancelled = changed.first() is not None
         return await self.get(key), cancelled
 
+    async def withdraw(self, request_key: str, by: str, at: datetime) -> dict[SmsState, int]:
+        """The flow no longer wants the messages of a request (its recipients' keys), whose sending has ended:
+        those that never reached the provider (reserved) are cancelled; one left sending by a provider call
+        that was cut off may have gone out, so it is unknown, for ops. How many end in each state."""
+        mine = or_(SmsMessageRow.key == request_key, SmsMessageRow.key.startswith(f"{request_key}:", autoescape=True))
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(SmsMessageRow).where(mine, SmsMessageRow.state == SmsState.RESERVED.value)
+                .values(state=SmsState.CANCELLED.value, cancelled_by=by, cancelled_at=at, updated_at=at,
+                        attempt_token=None))
+            await conn.execute(
+                update(SmsMessageRow).where(mine, SmsMessageRow.state == SmsState.SENDING.value)
+                .values(state=SmsState.UNKNOWN.value, updated_at=at,
+                        error=f"{by}, while a provider call was cut off: it may have gone out"))
+            states = (await conn.execute(select(SmsMessageRow.state).where(mine))).scalars().all()
+        return {state: states.count(state.value) for state in SmsState if state.value in states}
+
     async def for_ticket(self, ticket_id: str) -> list[MessageRecord]:
         async with self.engine.connect() as conn:
             rows = (await conn.execute(

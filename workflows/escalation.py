@@ -140,11 +140,24 @@ class Escalation:
                 progress.told.append(n)
                 continue
             t.told_roles.append(tier.role)  # taken before the send: a rule asking at the same instant waits
-            sent = await self.messenger.notify(
-                Notice(rule=tier.rule, role=tier.role, template=tier.template),
-                ladder_key(t.ticket_id, ladder.name, n), f"{ladder.name} tier {n} ({tier.rule})",
-                tier=str(n), due=coordination.due_at.isoformat())
+            notice = Notice(rule=tier.rule, role=tier.role, template=tier.template)
+            key, purpose = ladder_key(t.ticket_id, ladder.name, n), f"{ladder.name} tier {n} ({tier.rule})"
+            if rt.features.v8:  # stopped while the text is still on its way (the provider down): withdrawn
+                rt.sending(+1)
+                try:
+                    sent = await self.messenger.notify_unless(stopped, notice, key, purpose, tier=str(n),
+                                                              due=coordination.due_at.isoformat())
+                finally:
+                    rt.sending(-1)
+            else:
+                sent = await self.messenger.notify(notice, key, purpose, tier=str(n),
+                                                   due=coordination.due_at.isoformat())
             progress.told.append(n)
+            if sent is None:
+                await rt.step(Action.ESCALATION_WITHDRAWN, f"{ladder.name} tier {n}: the text to {tier.role} was "
+                              f"still on its way when the ladder stopped: {escalation_stop(t)}; not sent",
+                              ladder=ladder.name, tier=str(n), rule=tier.rule, role=tier.role, key=key)
+                return
             if not sent:
                 continue
             owed = None

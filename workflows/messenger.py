@@ -10,14 +10,16 @@ fate unknown (ops release or cancel it).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, CancelledError
+from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
-    from activities.messages import MessageActivities, MessageOutcome, MessageRequest
+    from activities.messages import MessageActivities, MessageOutcome, MessageRequest, Withdrawal
     from domain.customer import CustomerRole
     from domain.deadlines import Deadline
     from domain.escalation import CUSTOMER, PARTY_ROLES, message_key, notice_key, reminder_for, render, scope_for
@@ -39,7 +41,37 @@ class Messenger:
     async def notify(self, notice: Notice, key: str, purpose: str, **params: str) -> bool:
         """Send one message through the SMS activity and wait for it; a failure retrying cannot fix is
         recorded on the ticket for ops (nobody in the role, a refused template), never silently skipped."""
-        outcome = await self._send(notice, key, purpose, params)
+        return await self._outcome(notice, key, purpose, await self._send(notice, key, purpose, params))
+
+    async def notify_unless(self, stopped: Callable[[], bool], notice: Notice, key: str, purpose: str,
+                            **params: str) -> bool | None:
+        """v8: `notify`, unless `stopped()` turns true while the message is still on its way (the provider
+        down): then the send is cancelled and whatever had not gone out is withdrawn. None: withdrawn."""
+        sending = workflow.start_activity_method(
+            MessageActivities.send_message, self._request(notice, key, purpose, params),
+            start_to_close_timeout=_SEND_TIMEOUT, heartbeat_timeout=_HEARTBEAT, retry_policy=_SEND_RETRY,
+            # A provider call in flight ends before the withdrawal looks at what it left.
+            cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+            summary=f"{notice.rule}: SMS to {notice.role}")
+        await workflow.wait_condition(lambda: sending.done() or stopped())
+        if not sending.done():
+            sending.cancel()
+        try:
+            outcome: MessageOutcome | str = await sending
+        except ActivityError as err:
+            if not isinstance(err.cause, CancelledError):
+                outcome = getattr(err.cause, "message", None) or str(err.cause or err)
+            else:
+                withdrawn = await workflow.execute_activity_method(
+                    MessageActivities.withdraw_message, Withdrawal(key=key, reason=f"{purpose}: no longer owed"),
+                    start_to_close_timeout=_SEND_TIMEOUT, retry_policy=_SEND_RETRY,
+                    summary=f"{notice.rule}: withdraw the SMS to {notice.role}")
+                if not withdrawn.sent and not withdrawn.unknown:
+                    return None
+                outcome = MessageOutcome(sent=withdrawn.sent, unknown=withdrawn.unknown)
+        return await self._outcome(notice, key, purpose, outcome)
+
+    async def _outcome(self, notice: Notice, key: str, purpose: str, outcome: MessageOutcome | str) -> bool:
         if isinstance(outcome, str):
             await self.rt.step(Action.MESSAGE_FAILED, outcome, rule=notice.rule, role=notice.role, purpose=purpose)
             return False
@@ -47,8 +79,7 @@ class Messenger:
             await self._unknown(notice, key, purpose)
         return True
 
-    async def _send(self, notice: Notice, key: str, purpose: str, params: dict[str, str]) -> MessageOutcome | str:
-        """The activity's outcome, or why it failed for good."""
+    def _request(self, notice: Notice, key: str, purpose: str, params: dict[str, str]) -> MessageRequest:
         t = self.rt.ticket
         values = {"ticket": t.ticket_id, "waybill": t.waybill or "-", "station": t.station, "kind": t.kind.value,
                   "rule": notice.rule, **params}
@@ -59,6 +90,11 @@ class Messenger:
             phone=self.phone_of(notice.role),
             template=notice.template, params=values, text=render(template, values), requested_at=workflow.now(),
         )
+        return request
+
+    async def _send(self, notice: Notice, key: str, purpose: str, params: dict[str, str]) -> MessageOutcome | str:
+        """The activity's outcome, or why it failed for good."""
+        request = self._request(notice, key, purpose, params)
         try:
             return await workflow.execute_activity_method(
                 MessageActivities.send_message, request, start_to_close_timeout=_SEND_TIMEOUT,

@@ -259,7 +259,9 @@ class TicketRuntime:
             return
         # v3 ladders and messages keep their progress in the state and pick it up in the next run; a step
         # being recorded or a dispatch on its way is waited for.
-        busy = (lambda: self._recording or self._delivering) if self.features.v3 else (lambda: self._sending)
+        # v8: a ladder's text on its way too, so the next run neither loses nor repeats it.
+        busy = ((lambda: self._recording or self._delivering or (self.features.v8 and self._sending))
+                if self.features.v3 else (lambda: self._sending))
         await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not busy())
         carried = self.ticket.model_copy(update={"steps": [], "steps_before": self.ticket.last_seq})
         workflow.continue_as_new(self.opening.model_copy(update={

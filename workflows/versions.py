@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from temporalio import workflow
 
 # Versions whose histories are frozen: tickets started on them may still be running.
-RELEASED = ("v1", "v2", "v3", "v4", "v5", "v6", "v7")
+RELEASED = ("v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8")
 # The version this code records new histories into (`make histories`).
-CURRENT = "v7"
+CURRENT = "v8"
 
 # The liability ruling workflow (workflows/ruling.py) has its own corpus, tests/histories/ruling-<version>/.
 RULING_RELEASED = ("v1",)
@@ -52,6 +52,9 @@ V6 = "ticket-v6"
 # from the SDK's core, an upsert of `TemporalChangeVersion` (two events and a visibility write); a run that
 # has v7 has every earlier version's change, so it asks nothing else. Runs without it ask as before.
 V7 = "ticket-v7"
+# v8 (issue 10): a ladder's text still on its way (the provider down) when the ladder is stopped for good is
+# withdrawn, not sent late: feedback at any point stops every ladder (R-ESC-4).
+V8 = "ticket-v8"
 
 
 @dataclass(frozen=True)
@@ -63,12 +66,15 @@ class Features:
     v4: bool = False
     v5: bool = False
     v6: bool = False
+    v8: bool = False
 
     @staticmethod
     def of_this_run() -> Features:
         # The newest patch first: a new run records only it. Replaying a run started before v7, it is
         # absent (False, no command), and the older ones are asked in their order, as that run asked them.
-        # The next version adds its patch ahead of V7 the same way.
+        # Each next version adds its patch ahead of the newest the same way.
+        if workflow.patched(V8):
+            return Features(v2=True, v3=True, v4=True, v5=True, v6=True, v8=True)
         if workflow.patched(V7):
             return Features(v2=True, v3=True, v4=True, v5=True, v6=True)
         return Features(v2=workflow.patched(V2), v3=workflow.patched(V3), v4=workflow.patched(V4),

@@ -17,7 +17,7 @@ from temporalio.testing import ActivityEnvironment
 
 import activities.messages as messages_module
 from activities.adapters.sms import Receipt, SmsState
-from activities.messages import MessageActivities, MessageOutcome, MessageRequest
+from activities.messages import MessageActivities, MessageOutcome, MessageRequest, Withdrawal
 from domain.directory import Contact, Role
 from store.directory import DirectoryStore
 from store.messages import MessageStore
@@ -214,3 +214,24 @@ def test_r_esc_5_the_grace_is_per_provider_as_their_documentation_says():
     shorter = sms_gateway(Settings(sms_driver="tencent", tencent_secret_id="a", tencent_secret_key="b",
                                    tencent_sdk_app_id="1400000001", sms_status_grace_seconds=3, **base))
     assert shorter.status_grace == timedelta(seconds=10)  # overridable, never below the driver's own timeout
+
+
+async def test_r_esc_4_a_withdrawn_message_is_cancelled_where_it_never_reached_the_provider(stores):
+    """v8: the flow withdraws a request whose sending ended. Per recipient: never reached the provider
+    (reserved) -> cancelled; cut off during the provider call (sending) -> unknown, for ops; sent -> as it
+    is. Another request's messages, even one whose key the first is a prefix of, are untouched."""
+    messages, _ = stores
+    acts = _acts(stores, aliyun_like())
+    base = MessageActivities._record(acts, _request(), "", None, SmsState.RESERVED, None)
+    for suffix, state in ((":a1", SmsState.RESERVED), (":b2", SmsState.SENDING), (":c3", SmsState.SENT),
+                          ("_x:d4", SmsState.RESERVED)):  # "_" is a LIKE wildcard: the last is another request's
+        await messages.reserve(base.model_copy(update={"key": f"t1:ems:r1:t1{suffix}", "state": state,
+                                                       "phone": PHONE}))
+    withdrawn = await ActivityEnvironment().run(acts.withdraw_message,
+                                                Withdrawal(key="t1:ems:r1:t1", reason="the station fed back"))
+    assert (withdrawn.cancelled, withdrawn.unknown, withdrawn.sent) == (1, 1, 1)
+    states = {m.key.removeprefix("t1:ems:r1:t1"): m.state for m in await messages.for_ticket("t1")}
+    assert states == {":a1": SmsState.CANCELLED, ":b2": SmsState.UNKNOWN, ":c3": SmsState.SENT,
+                      "_x:d4": SmsState.RESERVED}
+    cancelled = await messages.get("t1:ems:r1:t1:a1")
+    assert cancelled is not None and cancelled.cancelled_by.startswith("withdrawn by the workflow")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from activities.adapters.sms import OutboundSms, SendResult, SmsError
+from activities.adapters.sms import OutboundSms, SendResult, SmsError, SmsState
 from activities.calendar import HolidaySource
 from domain.claims import ClaimDecision, ClaimDetails, ClaimOutcome
 from domain.deadlines import DeadlineKind
@@ -285,3 +286,54 @@ async def test_r_loss_2_deadlines_the_confirmation_makes_moot_end_superseded_and
     assert _escalations(view) == []
     superseded = next(s for s in view.steps if s.action == Action.DEADLINES_SUPERSEDED)
     assert "R-CLK-4 coordination round 1" in superseded.data["deadlines"]
+
+
+class _ProviderDown:
+    """An SMS provider that answers "not now" until it is back up; what reached it, by phone."""
+
+    def __init__(self) -> None:
+        self.up = asyncio.Event()
+        self.tried: list[str] = []
+        self.sent: list[str] = []
+
+    async def send(self, sms: OutboundSms) -> SendResult:
+        if not self.up.is_set():
+            self.tried.append(sms.phone)
+            raise SmsError("NotConnected", "the provider could not be reached", retryable=True)
+        self.sent.append(sms.phone)
+        return SendResult(provider_id=f"p-{len(self.sent)}", state=SmsState.SENT)
+
+    async def status(self, sms: OutboundSms) -> SendResult | None:
+        return None
+
+
+async def test_r_esc_4_a_ladder_text_still_on_its_way_when_the_station_answers_is_withdrawn(
+    fresh_env, ticket_store, directory, policy, open_ticket
+):
+    """R-ESC-4 (v8): feedback at any point stops every ladder. The team lead's R-CLK-9 text is due 24 h after
+    dispatch while the SMS provider is down; the station answers before the provider is back, so the text
+    is withdrawn (cancelled in the outbox, never sent late), and the lead owes no answer for it."""
+    env = fresh_env
+    provider = _ProviderDown()
+    internal = policy.model_copy(update={"ladders": [lad for lad in policy.ladders if lad.name == "internal"]})
+    lead_phone = next(phone for role, _, phone in PEOPLE if role == Role.TEAM_LEAD)
+    async with running_worker(env, ticket_store, HolidaySource(None), sms=provider) as queue:
+        handle = await open_ticket(env, queue, internal, station_province="shanghai")
+        view = await until(env, handle, lambda v: v.status == Status.AWAITING_STATION)
+        dispatched = next(s.at for s in view.steps if s.action == Action.DISPATCHED)
+        await env.sleep(dispatched + timedelta(hours=24, minutes=10) - await env.get_current_time())
+        assert lead_phone in provider.tried  # the tier is due and its text is being tried
+        await handle.signal(TicketWorkflow.station_replied, StationReply(station=view.station, finding="找到了"))
+        view = await until(env, handle, lambda v: any(s.action == Action.ESCALATION_WITHDRAWN for s in v.steps))
+        provider.up.set()
+        view = await until(env, handle, lambda v: v.status == Status.AWAITING_CALLBACK and not v.pending_messages,
+                            limit=600)
+        await keep_history(handle, "inquiry_ladder_text_withdrawn")
+        await settle_and_terminate(handle, "test over")
+    withdrawn = next(s for s in view.steps if s.action == Action.ESCALATION_WITHDRAWN)
+    assert withdrawn.data["role"] == Role.TEAM_LEAD and "station fed back" in withdrawn.note
+    assert not [s for s in view.steps if s.action == Action.ESCALATED]
+    assert not [d for d in view.deadlines if d.kind == DeadlineKind.ESCALATION_ANSWER]
+    texts = await MessageStore(ticket_store.engine).for_ticket(view.ticket_id)
+    assert [(m.role, m.state) for m in texts if m.role == Role.TEAM_LEAD] == [(Role.TEAM_LEAD, SmsState.CANCELLED)]
+    assert lead_phone not in provider.sent and provider.sent  # the customer's message went out, the lead's not
