@@ -172,6 +172,7 @@ def _validated_opening(body: OpenTicket, policy, idempotency_key: str | None) ->
         waybill, customer = accept_intake(
             policy, body.kind, body.carrier, body.waybill, c.name, c.phone, c.role, shipment, today,
             has_change=body.change is not None, has_answer=bool((body.consult_answer or "").strip()),
+            written_claim_on=body.claim_details.details().written_claim_on if body.claim_details else None,
         )
     except IntakeRejected as rejected:
         errors.extend(rejected.errors)
@@ -362,7 +363,9 @@ async def amend_ticket(ticket_id: TicketId, patch: TicketPatch, request: Request
     if view.status == Status.CLOSED:
         raise conflict(ticket_id, "the ticket is closed")
     shipment = patch.shipment.facts() if patch.shipment else None
-    phone = check_amendment(view.kind, patch.phone, shipment, local_today(policy), local_date(view.opened_at, policy))
+    written = patch.claim_details.details().written_claim_on if patch.claim_details else None
+    phone = check_amendment(view.kind, patch.phone, shipment, local_today(policy), local_date(view.opened_at, policy),
+                            written, (shipment or view.shipment).ship_date)
     amendment = Amendment(phone=phone, description=patch.description.strip() if patch.description else None,
                           claim_details=patch.claim_details.details() if patch.claim_details else None,
                           shipment=shipment, actor=access.actor)

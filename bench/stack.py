@@ -142,6 +142,16 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
+async def cached_tickets(http: httpx.AsyncClient, ports: list[int]) -> int:
+    """Workflows in the workers' caches, from the SDK's own gauge on each worker's metrics port."""
+    total = 0
+    for port in ports:
+        text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+        total += sum(int(float(line.rsplit(" ", 1)[1])) for line in text.splitlines()
+                     if line.startswith("temporal_sticky_cache_size{"))
+    return total
+
+
 def children_named(parent: int, marker: bytes) -> list[int]:
     found = []
     for task in Path(f"/proc/{parent}/task").iterdir():
@@ -263,10 +273,12 @@ async def measure(stack: Stack, args: argparse.Namespace) -> None:
 
         assert stack.proc is not None
         workers = children_named(stack.proc.pid, b"worker.py")
+        metrics = [int(stack.env["PARCELCARE_WORKER_METRICS_PORT"]) + i for i in range(len(workers))]
         await asyncio.sleep(5)
         before = sum(rss_mib(p) for p in workers)
         waiting = int(figures["opens"])
-        print(f"\nworker RSS with {waiting} tickets already waiting: {before:.0f} MiB")
+        print(f"\nworker RSS with {waiting} tickets already waiting: {before:.0f} MiB, "
+              f"{await cached_tickets(http, metrics)} in the workflow cache")
         failed = 0
 
         async def wait_one(i: int) -> None:
@@ -277,21 +289,23 @@ async def measure(stack: Stack, args: argparse.Namespace) -> None:
             except httpx.HTTPError:
                 failed += 1
 
-        # In steps, so the figures show whether the growth is per ticket (it keeps growing) or a high-water
-        # mark of the burst (later steps cost little).
-        steps, opened = 4, 0
+        # In steps, with the cache's size beside each: RSS grows with the tickets in the cache, and the step's
+        # own growth once the cache is full is what a further waiting ticket costs.
+        steps, opened, last = 4, 0, before
         for step in range(1, steps + 1):
             batch = args.waiting * step // steps - opened
             await rate(batch, 50, lambda i, base=opened: wait_one(base + i))
             opened += batch
             await asyncio.sleep(10)  # let the worker settle every ticket into its wait
             now = sum(rss_mib(p) for p in workers)
-            print(f"worker RSS with {waiting + opened} waiting: {now:.0f} MiB "
-                  f"({(now - before) * 1024 / opened:.1f} KiB per further ticket so far)")
+            cached = await cached_tickets(http, metrics)
+            print(f"worker RSS with {waiting + opened} waiting: {now:.0f} MiB, {cached} cached; this step "
+                  f"{(now - last) * 1024 / batch:+.1f} KiB per ticket ({(now - before) * 1024 / opened:.1f} so far)")
+            last = now
         if failed:
             print(f"  ({failed} of these opens failed)")
-        print("  (the workflow cache holds at most settings.worker_max_cached_workflows tickets, the rest wait on "
-              "the server)")
+        print("  (the workflow cache holds at most PARCELCARE_WORKER_MAX_CACHED_WORKFLOWS tickets, 1,000 by default; "
+              "the rest wait on the server and cost the worker nothing until they wake)")
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])

@@ -160,8 +160,24 @@ def _shipment_errors(kind: Kind, shipment: ShipmentFacts, today: date,
     return errors
 
 
+def _written_claim_errors(written_on: date | None, today: date, ship_date: date | None,
+                          field: str = "claim_details.written_claim_on") -> list[IntakeError]:
+    """R-CLK-6 counts to the day the written claim was received: a real day, not after today (in the
+    carrier's zone) and not before the parcel was shipped. A typo here would refuse the claim."""
+    if written_on is None:
+        return []
+    if written_on > today:
+        return [IntakeError(field, f"the written claim received on {written_on.isoformat()}: that is after today "
+                                   f"({today.isoformat()}, carrier's time zone)")]
+    if ship_date is not None and written_on < ship_date:
+        return [IntakeError(field, f"the written claim received on {written_on.isoformat()}: that is before the "
+                                   f"parcel was shipped ({ship_date.isoformat()})")]
+    return []
+
+
 def check_amendment(kind: Kind, phone: str | None, shipment: ShipmentFacts | None, today: date,
-                    opened_on: date) -> str | None:
+                    opened_on: date, written_claim_on: date | None = None,
+                    ship_date: date | None = None) -> str | None:
     """A PATCH meets the rules an open does: the phone normalised (R-REC-1), the new shipment
     facts' ship date and signing (R-WB-2, R-DMG-1/2). Returns the E.164 phone, or raises every
     reason at once, with the fields named as the PATCH body names them."""
@@ -174,6 +190,7 @@ def check_amendment(kind: Kind, phone: str | None, shipment: ShipmentFacts | Non
             errors.append(exc)
     if shipment is not None:
         errors.extend(_shipment_errors(kind, shipment, today, opened_on))
+    errors.extend(_written_claim_errors(written_claim_on, today, ship_date))
     if errors:
         raise IntakeRejected(errors)
     return clean
@@ -191,6 +208,7 @@ def accept_intake(
     today: date,
     has_change: bool = False,
     has_answer: bool = False,
+    written_claim_on: date | None = None,
 ) -> tuple[str | None, Customer]:
     """All intake rules together: the normalised waybill and customer, or every reason to refuse.
 
@@ -215,6 +233,7 @@ def accept_intake(
     elif kind not in WAYBILL_OPTIONAL:  # R-WB-1: without a waybill no shipment ticket can be opened
         errors.append(IntakeError("waybill", f"a {kind.value} ticket needs the waybill number"))
     errors.extend(_shipment_errors(kind, shipment, today))
+    errors.extend(_written_claim_errors(written_claim_on, today, shipment.ship_date))
     if kind == Kind.CHANGE and not has_change:
         errors.append(IntakeError(
             "change", "a change ticket needs the change asked for (redirect, return, recipient data)"))

@@ -76,6 +76,19 @@ class TicketFacts(BaseModel):
     def party(self, role: CustomerRole) -> Party:
         return self.sender if role == CustomerRole.SENDER else self.recipient
 
+    def caller_phone_changed(self, phone: str) -> None:
+        """The caller gave a new number (PATCH): their party's too, where it was the caller's number (or none),
+        since texts to the sender or the recipient go to the party's phone (R-REC-1, R-LOSS-5)."""
+        old = self.customer.phone
+        self.customer = self.customer.model_copy(update={"phone": phone})
+        own = self.party(self.customer.role)
+        if own.phone in (None, old):
+            updated = own.model_copy(update={"phone": phone})
+            if self.customer.role == CustomerRole.SENDER:
+                self.sender = updated
+            else:
+                self.recipient = updated
+
 
 class TicketOpening(TicketFacts):
     """The workflow's input: a validated ticket with the policy pinned at open."""

@@ -166,7 +166,7 @@ class TicketWorkflow:
         t = self.rt.ticket
         changed = amendment.changed_fields()
         if amendment.phone is not None:
-            t.customer = t.customer.model_copy(update={"phone": amendment.phone})
+            t.caller_phone_changed(amendment.phone)
         if amendment.description is not None:
             t.description = amendment.description
         if amendment.claim_details is not None:

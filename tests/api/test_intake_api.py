@@ -40,6 +40,18 @@ async def test_a_ship_date_is_written_out_never_a_number(http):
     assert r.status_code == 422 and ("body", "shipment", "ship_date") in reasons(r)
 
 
+@pytest.mark.parametrize("written, says", [
+    ("9999-12-31", "after today"),  # the typo R-WB-2 guards ship dates against: it would refuse the claim
+    ((date.today() - timedelta(days=10)).isoformat(), "before the parcel was shipped"),
+])
+async def test_r_clk_6_a_written_claim_date_is_a_real_day_between_shipping_and_today(http, written, says):
+    shipped = (date.today() - timedelta(days=5)).isoformat()
+    r = await http.post("/v1/tickets", json=ticket_body(shipment={"ship_date": shipped},
+                                                        claim_details={"written_claim_on": written}))
+    assert r.status_code == 422
+    assert says in reasons(r)[("body", "claim_details", "written_claim_on")]
+
+
 # --- descriptions ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("description", ["   ", "\t\n", "\u3000"])
@@ -181,6 +193,8 @@ async def opened(http) -> str:
     ({"description": "   "}, ("body", "description"), "only spaces"),
     ({"phone": "+1 212 555 0100"}, ("body", "phone"), "mainland Chinese"),
     ({"phone": "138****5678"}, ("body", "phone"), "complete"),
+    ({"claim_details": {"written_claim_on": "9999-12-31"}}, ("body", "claim_details", "written_claim_on"),
+     "after today"),
 ])
 async def test_r_wb_2_r_rec_1_a_patch_meets_the_rules_of_an_open(http, opened, patch, where, says):
     r = await http.patch(f"/v1/tickets/{opened}", json=patch)

@@ -210,3 +210,15 @@ async def test_r_urg_1_amended_shipment_facts_are_assessed_again(
             shipment=ShipmentFacts(contents=Contents.VALUABLES, declared_value=Decimal("20000"))))
     assert state.urgency.urgent and state.urgency.reasons == ["valuables of ¥20,000 or more"]
     assert state.steps[-1].data["urgent"] == "true"
+
+
+async def test_r_rec_1_a_callers_new_phone_reaches_their_party_too(fresh_env, ticket_store, no_ladders, open_ticket):
+    """R-REC-1 / R-LOSS-5: texts to the sender or the recipient go to the party's phone, so the caller's new
+    number (PATCH) is their party's too; the other party's stays as it was."""
+    env = fresh_env
+    async with running_worker(env, ticket_store, HolidaySource(None)) as queue:
+        handle = await open_ticket(env, queue, no_ladders, customer=CALLER, sender=SENDER, recipient=RECIPIENT)
+        await until(env, handle, lambda v: v.status == Status.AWAITING_STATION)
+        state = await handle.execute_update(TicketWorkflow.amend, Amendment(phone="+8613700000009"))
+    assert state.customer.phone == state.recipient.phone == "+8613700000009"  # the caller is the recipient
+    assert state.sender.phone == SENDER.phone
