@@ -43,6 +43,7 @@ from store.migrate import upgrade
 from worker import register_search_attributes
 
 _STOP_GRACE = 15.0
+_FRONTEND_READY_SECONDS = 60.0
 
 
 def _binary(name: str) -> str:
@@ -325,13 +326,15 @@ class Stack:
 
     def _register_search_attributes(self) -> None:
         async def register() -> None:
-            # The port opens a moment before the namespace is ready to take requests.
-            for attempt in range(50):
+            # The port opens a while before the frontend and the namespace take requests (longer on a busy
+            # machine); until then the connect itself fails ("Frontend is not healthy yet"), as a RuntimeError.
+            deadline = time.monotonic() + _FRONTEND_READY_SECONDS
+            while True:
                 try:
                     await register_search_attributes(await connect_temporal(self.settings))
                     return
-                except RPCError:
-                    if attempt == 49:
+                except (RPCError, RuntimeError):
+                    if time.monotonic() > deadline:
                         raise
                     await asyncio.sleep(0.2)
 

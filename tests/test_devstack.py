@@ -142,3 +142,25 @@ def test_the_readme_shows_the_banner_make_run_prints(monkeypatch):
     banner = Stack(Settings()).banner().replace(str(ROOT), "/…")
     assert "--codec-endpoint \"$(cat /…/.data/codec-endpoint)\"" in banner
     assert f"```\n{banner}\n```" in (ROOT / "README.md").read_text()
+
+
+def test_search_attributes_wait_for_a_frontend_that_is_not_healthy_yet(tmp_path, monkeypatch):
+    """The dev server's port opens before its frontend serves: the connect then fails with a RuntimeError
+    ("Frontend is not healthy yet"), which the start waits out instead of giving up (a CI run did)."""
+    import devstack
+
+    calls: list[str] = []
+
+    async def connect(settings):
+        calls.append("connect")
+        if len(calls) < 3:
+            raise RuntimeError("Failed client connect: Frontend is not healthy yet")
+        return "client"
+
+    async def register(client):
+        calls.append(f"register {client}")
+
+    monkeypatch.setattr(devstack, "connect_temporal", connect)
+    monkeypatch.setattr(devstack, "register_search_attributes", register)
+    Stack(Settings(data_dir=tmp_path))._register_search_attributes()
+    assert calls == ["connect", "connect", "connect", "register client"]
